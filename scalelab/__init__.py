@@ -1,0 +1,1 @@
+"""Scale Wall Lab toolkit: runs the lab stack and talks to it from outside, as an operator would."""

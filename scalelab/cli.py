@@ -1,0 +1,176 @@
+"""The `scalelab` command: run the lab stack and work with it from outside.
+
+Every problem the user can fix ends the command with one line naming the fix (see errors.LabError).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+
+from scalelab import docker, doctor, settings as settings_module
+from scalelab.errors import LabError, StackNotRunning
+from scalelab.native import packages, stack as native
+from scalelab.paths import REPO, STATE, log_file
+from scalelab.services import BY_NAME
+
+MODE_FILE = STATE / "mode"
+
+
+def _running_mode() -> str | None:
+    return MODE_FILE.read_text().strip() if MODE_FILE.exists() else None
+
+
+def _ensure_env_file() -> None:
+    env, example = REPO / ".env", REPO / ".env.example"
+    if not env.exists():
+        shutil.copyfile(example, env)
+        print("created .env from .env.example (edit .env to change ports and knobs)")
+
+
+def cmd_up(args) -> int:
+    _ensure_env_file()
+    settings = settings_module.load()
+    wanted = "docker" if args.docker else "native" if args.native else None
+    current = _running_mode()
+    if current and wanted and current != wanted:
+        raise LabError(f"the stack is already up in {current} mode: run `scalelab down` first")
+    mode = wanted or current or ("docker" if docker.engine_available() else "native")
+    print(f"starting the lab stack ({mode} mode)…", flush=True)
+    STATE.mkdir(parents=True, exist_ok=True)
+    MODE_FILE.write_text(mode + "\n")
+    if mode == "docker":
+        docker.up()
+    else:
+        packages.ensure()
+        native.up(settings, say=lambda line: print(line, flush=True))
+    print(urls(settings, mode))
+    return 0
+
+
+def urls(settings, mode: str) -> str:
+    lines = [
+        "",
+        "The lab is up:",
+        f"  Chirp (through nginx)  {settings.app_url}/",
+        f"  JupyterLab             http://127.0.0.1:{settings.port('JUPYTER')}/lab",
+        f"  Prometheus             {settings.prometheus_url}/",
+        f"  Locust                 http://127.0.0.1:{settings.port('LOCUST')}/",
+        f"  Email provider API     {settings.smtp_api_url}/messages",
+    ]
+    if mode == "docker":
+        lines.append(f"  Grafana                http://127.0.0.1:{settings.port('GRAFANA')}/")
+        lines.append(f"  Mailpit                http://127.0.0.1:{settings.port('MAILPIT')}/")
+    return "\n".join(lines)
+
+
+def cmd_down(args) -> int:
+    settings = settings_module.load()
+    mode = _running_mode() or "native"
+    if mode == "docker":
+        docker.down()
+    else:
+        native.down(settings)
+    MODE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+def stack_status(settings) -> dict:
+    mode = _running_mode() or "native"
+    services = docker.status(settings) if mode == "docker" else native.status(settings)
+    return {"services": services, "mode": mode}
+
+
+def cmd_status(args) -> int:
+    settings = settings_module.load()
+    report = stack_status(settings)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"mode: {report['mode']}")
+        for name, info in report["services"].items():
+            state = "healthy" if info["healthy"] else ("UNHEALTHY" if info["pid"] else "stopped")
+            print(f"  {name:<18} {state:<10} port {info['port']:<6} pid {info['pid'] or '-'}")
+    return 0 if all(s["healthy"] for s in report["services"].values()) else 3
+
+
+def cmd_logs(args) -> int:
+    if args.service not in BY_NAME:
+        raise LabError(f"unknown service {args.service!r}: choose one of {', '.join(BY_NAME)}")
+    if _running_mode() == "docker":
+        docker.logs(args.service, args.lines, args.follow)
+        return 0
+    path = log_file(args.service)
+    if not path.exists():
+        raise LabError(f"no log for {args.service} yet ({path}): start the stack with `make up`")
+    command = ["tail", "-n", str(args.lines), *(["-F"] if args.follow else []), str(path)]
+    return subprocess.call(command)
+
+
+def cmd_doctor(args) -> int:
+    settings = settings_module.load()
+    blocking, notes = doctor.problems(settings)
+    for line in blocking:
+        print(f"problem: {line}")
+    for line in notes:
+        print(f"note: {line}")
+    if not blocking:
+        print("ok: this machine can run the lab")
+    return 1 if blocking else 0
+
+
+def cmd_system_packages(args) -> int:
+    packages.ensure(for_tests=args.for_tests)
+    print("system packages: all present")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scalelab", description="Scale Wall Lab: run the lab stack and its labs.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    up = verbs.add_parser("up", help="start the lab stack (docker if an engine answers, else native)")
+    mode = up.add_mutually_exclusive_group()
+    mode.add_argument("--native", action="store_true", help="private processes from system packages, no Docker")
+    mode.add_argument("--docker", action="store_true", help="docker-compose.yml")
+    up.set_defaults(func=cmd_up)
+
+    verbs.add_parser("down", help="stop every service of the stack").set_defaults(func=cmd_down)
+
+    status = verbs.add_parser("status", help="each service's port, pid and health")
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    status.set_defaults(func=cmd_status)
+
+    logs = verbs.add_parser("logs", help="the log of one service")
+    logs.add_argument("service")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.set_defaults(func=cmd_logs)
+
+    verbs.add_parser("doctor", help="can this machine run the lab? one line per problem, with its fix").set_defaults(
+        func=cmd_doctor
+    )
+    packages_verb = verbs.add_parser(
+        "system-packages", help="install the Debian packages native mode needs (apt-get as root, else the command)"
+    )
+    packages_verb.add_argument("--for-tests", action="store_true", help="also what the test suite needs")
+    packages_verb.set_defaults(func=cmd_system_packages)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except StackNotRunning as exc:
+        print(f"scalelab: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except LabError as exc:
+        print(f"scalelab: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("scalelab: interrupted", file=sys.stderr)
+        return 130

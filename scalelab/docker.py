@@ -1,0 +1,69 @@
+"""Docker mode: the same stack from docker-compose.yml (Grafana and Mailpit included)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from scalelab.errors import LabError
+from scalelab.paths import REPO
+from scalelab.services import SERVICES
+from scalelab.settings import Settings
+
+
+def engine_available() -> bool:
+    """True when a Docker engine answers (the client alone is not enough)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
+
+
+def require_engine() -> None:
+    if shutil.which("docker") is None:
+        raise LabError("Docker is not installed: install Docker, or run `scalelab up --native` (needs no Docker)")
+    if not engine_available():
+        raise LabError("no Docker engine answers (`docker info` fails): start Docker, or run `scalelab up --native`")
+
+
+def _compose(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    command = ["docker", "compose", "--project-directory", str(REPO), *args]
+    result = subprocess.run(command, cwd=REPO, capture_output=capture, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr or "").strip().splitlines()[-1:] if capture else []
+        raise LabError(f"`{' '.join(command)}` failed{': ' + detail[0] if detail else ''}")
+    return result
+
+
+def up() -> None:
+    require_engine()
+    # --wait returns once every service's healthcheck passes, and fails if one never does.
+    _compose("up", "--detach", "--build", "--wait")
+
+
+def down() -> None:
+    require_engine()
+    _compose("down", "--remove-orphans")
+
+
+def status(settings: Settings) -> dict[str, dict]:
+    require_engine()
+    lines = _compose("ps", "--all", "--format", "json", capture=True).stdout.strip().splitlines()
+    # Compose prints one JSON object per line (older releases: one JSON array).
+    rows = json.loads(lines[0]) if len(lines) == 1 and lines[0].startswith("[") else [json.loads(l) for l in lines]
+    state = {row["Service"]: row for row in rows}
+    report = {}
+    for service in SERVICES:
+        row = state.get(service.name)
+        healthy = bool(row) and row.get("State") == "running" and row.get("Health", "healthy") in ("healthy", "")
+        report[service.name] = {"port": settings.port(service.port_key), "pid": None, "healthy": healthy}
+    return report
+
+
+def logs(service: str, lines: int, follow: bool) -> None:
+    require_engine()
+    _compose("logs", "--tail", str(lines), *(["--follow"] if follow else []), service)

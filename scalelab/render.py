@@ -1,0 +1,84 @@
+"""Render the config files in `infra/<service>/` for one mode (native or docker).
+
+Both modes read the same files. A file named `*.template` has its `${NAME}` placeholders filled in
+and loses the suffix; other files are copied as they are. Only `${UPPER_CASE}` names are placeholders,
+so nginx's own `$host` and friends pass through untouched (the same rule as envsubst with a list).
+This module uses the standard library only: under Docker a one-shot container runs it
+(`python -m scalelab.render docker OUT`) before the services that read its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+from pathlib import Path
+
+from scalelab.paths import INFRA
+from scalelab.services import SERVICES
+from scalelab.settings import Settings, load
+
+PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+TEMPLATE_SUFFIX = ".template"
+
+
+def variables(settings: Settings, mode: str) -> dict[str, str]:
+    """Every SCALELAB_* setting, plus where each service listens (PORT_X) and is reached (ADDR_X)."""
+    values = dict(settings.values)
+    for service in SERVICES:
+        key = service.name.upper()
+        if mode == "native":
+            port = str(settings.port(service.port_key))
+            values[f"HOST_{key}"] = "127.0.0.1"
+        else:
+            port = str(service.inner_port)
+            values[f"HOST_{key}"] = service.name
+        values[f"PORT_{key}"] = port
+        values[f"ADDR_{key}"] = f"{values[f'HOST_{key}']}:{port}"
+    values["LISTEN_HOST"] = "127.0.0.1" if mode == "native" else "0.0.0.0"
+    return values
+
+
+def render_text(text: str, values: dict[str, str], source: str = "template") -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"{source}: no value for ${{{name}}}")
+        return values[name]
+
+    return PLACEHOLDER.sub(fill, text)
+
+
+def render_service(service: str, out_dir: Path, values: dict[str, str]) -> Path:
+    """Render infra/<service>/ into out_dir (created). CONF_DIR is where the files end up."""
+    source_dir = INFRA / service
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for source in sorted(p for p in source_dir.rglob("*") if p.is_file()):
+        relative = source.relative_to(source_dir)
+        if source.name.endswith(TEMPLATE_SUFFIX):
+            target = out_dir / str(relative)[: -len(TEMPLATE_SUFFIX)]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(render_text(source.read_text(), values, str(source)))
+        else:
+            target = out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        target.chmod(0o644)
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["native", "docker"])
+    parser.add_argument("out", type=Path, help="one sub-folder per service is written here")
+    args = parser.parse_args(argv)
+    values = variables(load(), args.mode)
+    for service_dir in sorted(p for p in INFRA.iterdir() if p.is_dir()):
+        conf_dir = f"/etc/lab/{service_dir.name}" if args.mode == "docker" else str(args.out / service_dir.name)
+        render_service(service_dir.name, args.out / service_dir.name, {**values, "CONF_DIR": conf_dir})
+        print(f"rendered infra/{service_dir.name} -> {args.out / service_dir.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,154 @@
+"""The lab's "email provider": a real SMTP server whose latency and failure rate change while it runs.
+
+Chirp talks SMTP to it like to any provider. Operators (the toolkit, notebooks, checks) use its small
+HTTP API:
+    GET  /health
+    GET  /faults                      {"latency_ms": 0, "failure_rate": 0.0}
+    PUT  /faults                      the same JSON, any subset of the keys
+    GET  /messages                    every delivered message: to, from, subject, message_id,
+                                      idempotency_key, time
+    DELETE /messages                  forget them (the lab's checks start from an empty mailbox)
+Delivered messages are appended to a JSON-lines file, so a restart of the provider loses none.
+A failed delivery (chosen at random, at the failure rate) answers 451, a temporary failure: a well
+behaved client retries later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import random
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class Mailbox:
+    """Delivered messages and the current faults, shared by the SMTP and HTTP sides."""
+
+    def __init__(self, store: Path, latency_ms: int, failure_rate: float):
+        self.store = store
+        self.lock = threading.Lock()
+        self.faults = {"latency_ms": latency_ms, "failure_rate": failure_rate}
+        self.random = random.Random()
+
+    def set_faults(self, changes: dict) -> dict:
+        latency = int(changes.get("latency_ms", self.faults["latency_ms"]))
+        rate = float(changes.get("failure_rate", self.faults["failure_rate"]))
+        if latency < 0 or not 0.0 <= rate <= 1.0:
+            raise ValueError("latency_ms must be >= 0 and failure_rate between 0 and 1")
+        with self.lock:
+            self.faults = {"latency_ms": latency, "failure_rate": rate}
+            return dict(self.faults)
+
+    def deliver(self, record: dict) -> None:
+        with self.lock, self.store.open("a") as out:
+            out.write(json.dumps(record) + "\n")
+
+    def messages(self) -> list[dict]:
+        with self.lock:
+            if not self.store.exists():
+                return []
+            return [json.loads(line) for line in self.store.read_text().splitlines() if line.strip()]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.store.write_text("")
+
+
+class SlowFlakyHandler:
+    """aiosmtpd handler: waits the injected latency, then fails at the injected rate or delivers."""
+
+    def __init__(self, mailbox: Mailbox):
+        self.mailbox = mailbox
+
+    async def handle_DATA(self, server, session, envelope):
+        faults = dict(self.mailbox.faults)
+        if faults["latency_ms"]:
+            await asyncio.sleep(faults["latency_ms"] / 1000)
+        if self.mailbox.random.random() < faults["failure_rate"]:
+            return "451 4.3.0 Temporary failure injected by the lab (smtp_failure_rate)"
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.mailbox.deliver(
+            {
+                "to": list(envelope.rcpt_tos),
+                "from": envelope.mail_from,
+                "subject": str(message.get("Subject", "")),
+                "message_id": str(message.get("Message-ID", "")),
+                "idempotency_key": str(message.get("X-Chirp-Idempotency-Key", "")),
+                "time": time.time(),
+            }
+        )
+        return "250 2.0.0 Message accepted for delivery"
+
+
+def api_handler(mailbox: Mailbox):
+    class Api(BaseHTTPRequestHandler):
+        def _send(self, status: int, body) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            routes = {"/health": lambda: {"status": "ok"}, "/faults": lambda: mailbox.faults, "/messages": mailbox.messages}
+            if self.path not in routes:
+                return self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
+            self._send(HTTPStatus.OK, routes[self.path]())
+
+        def do_PUT(self):
+            if self.path != "/faults":
+                return self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
+            try:
+                changes = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                self._send(HTTPStatus.OK, mailbox.set_faults(changes))
+            except (ValueError, TypeError, AttributeError) as exc:
+                self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+
+        def do_DELETE(self):
+            if self.path != "/messages":
+                return self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
+            mailbox.clear()
+            self._send(HTTPStatus.OK, {"deleted": True})
+
+        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+            pass  # one line per API call would drown the provider's own log
+
+    return Api
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The lab's SMTP email provider")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--smtp-port", type=int, required=True)
+    parser.add_argument("--api-port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--store", type=Path, required=True, help="JSON-lines file of delivered messages")
+    args = parser.parse_args(argv)
+
+    mailbox = Mailbox(args.store, args.latency_ms, args.failure_rate)
+    controller = Controller(SlowFlakyHandler(mailbox), hostname=args.host, port=args.smtp_port)
+    controller.start()
+    api = ThreadingHTTPServer((args.host, args.api_port), api_handler(mailbox))
+    print(f"SMTP on {args.host}:{args.smtp_port}, API on {args.host}:{args.api_port}, faults {mailbox.faults}", flush=True)
+    try:
+        api.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

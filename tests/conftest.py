@@ -1,0 +1,38 @@
+"""Fixtures shared by the whole suite. The suite runs against the real lab stack (`make test` starts it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scalelab import settings as settings_module
+from scalelab.native import stack as native
+from scalelab.paths import REPO
+
+ARTIFACTS = REPO / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def lab_settings():
+    return settings_module.load()
+
+
+@pytest.fixture(scope="session")
+def running_stack(lab_settings):
+    """The native stack's status; fails the test at once, with the fix, when a service is down."""
+    report = native.status(lab_settings)
+    down = [name for name, info in report.items() if not info["healthy"]]
+    if down:
+        pytest.fail(f"the lab stack is not running ({', '.join(down)} down): run `make up`", pytrace=False)
+    return report
+
+
+@pytest.fixture(scope="session")
+def lab_postgres_admin_url(lab_settings, running_stack):
+    """A superuser URL to the lab's own PostgreSQL (never the machine's own on 5432)."""
+    return lab_settings.postgres_url("postgres")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
