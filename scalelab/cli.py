@@ -122,6 +122,27 @@ def cmd_doctor(args) -> int:
     return 1 if blocking else 0
 
 
+def cmd_load(args) -> int:
+    from scalelab import load  # pandas is slow to import; only this verb needs it
+
+    run = load.run(args.profile, users=args.users, duration=args.duration, seed=args.seed, progress=not args.json)
+    summary = run.summary
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"\n{'endpoint':<22} {'requests':>9} {'failures':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    rows = [*summary["endpoints"].items(), ("all", summary)]
+    for name, row in rows:
+        p = [("-" if row[k] is None else f"{row[k]:.0f}") for k in ("p50_ms", "p95_ms", "p99_ms")]
+        print(f"{name:<22} {row['requests']:>9} {row['failures']:>9} {p[0]:>8} {p[1]:>8} {p[2]:>8}")
+    print(f"\nerror rate {summary['error_rate']:.2%}, {summary['rps']:.1f} requests/s; CSVs in {run.directory}")
+    for error in summary["errors"][:5]:
+        print(f"  {error['count']:>6} x {error['endpoint']}: {error['error']}")
+    if summary["loadgen_cpu_warning"]:
+        print("warning: Locust's CPU went above 90%: this run measured the load generator as much as the app")
+    return 0
+
+
 def cmd_system_packages(args) -> int:
     packages.ensure(for_tests=args.for_tests)
     print("system packages: all present")
@@ -153,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("doctor", help="can this machine run the lab? one line per problem, with its fix").set_defaults(
         func=cmd_doctor
     )
+    load = verbs.add_parser("load", help="run a load profile with Locust and summarize it")
+    load.add_argument("profile", help="baseline, launch-day, spike or check")
+    load.add_argument("--users", type=int, help="peak users (the profile's shape is kept)")
+    load.add_argument("--duration", type=float, help="total seconds (the profile's shape is kept)")
+    load.add_argument("--seed", type=int, default=42, help="the same seed sends the same requests")
+    load.add_argument("--json", action="store_true", help="print the summary as JSON")
+    load.set_defaults(func=cmd_load)
+
     packages_verb = verbs.add_parser(
         "system-packages", help="install the Debian packages native mode needs (apt-get as root, else the command)"
     )

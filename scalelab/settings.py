@@ -56,11 +56,17 @@ class Settings:
     def prometheus_url(self) -> str:
         return f"http://127.0.0.1:{self.port('PROMETHEUS')}"
 
-    def postgres_url(self, database: str = "chirp", user: str = "postgres", via_pgbouncer: bool = False) -> str:
-        """A libpq URL on 127.0.0.1. The lab's own cluster trusts local TCP connections."""
+    def postgres_url(
+        self, database: str = "chirp", user: str = "postgres", via_pgbouncer: bool = False, sqlalchemy: bool = False
+    ) -> str:
+        """A libpq URL on 127.0.0.1 (the lab's own cluster trusts local TCP connections).
+
+        sqlalchemy=True names the psycopg2 driver, which SQLAlchemy 2.1 no longer picks by default.
+        """
         port = self.port("PGBOUNCER") if via_pgbouncer else self.port("POSTGRES")
         password = ":chirp" if user == "chirp" else ""
-        return f"postgresql://{user}{password}@127.0.0.1:{port}/{database}"
+        scheme = "postgresql+psycopg2" if sqlalchemy else "postgresql"
+        return f"{scheme}://{user}{password}@127.0.0.1:{port}/{database}"
 
 
 def load(repo: Path = REPO) -> Settings:

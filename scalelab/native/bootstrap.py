@@ -63,7 +63,7 @@ def seed(settings: Settings) -> None:
     result = subprocess.run(
         [
             sys.executable, "-m", "broken_app.seed",
-            "--database-url", settings.postgres_url(user="chirp"),
+            "--database-url", settings.postgres_url(user="chirp", sqlalchemy=True),
             "--users", settings["SEED_USERS"],
             "--posts", settings["SEED_POSTS"],
             "--seed", settings["SEED"],

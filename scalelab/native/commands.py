@@ -168,9 +168,8 @@ def app_environment(settings: Settings, instance: str) -> dict[str, str]:
     """What every Chirp process is told about the stack (12-factor: the environment is the config)."""
     return {
         "CHIRP_INSTANCE": instance,
-        "CHIRP_DATABASE_URL": "postgresql+psycopg2://" + settings.postgres_url(user="chirp").split("://", 1)[1],
-        "CHIRP_PGBOUNCER_URL": "postgresql+psycopg2://"
-        + settings.postgres_url(user="chirp", via_pgbouncer=True).split("://", 1)[1],
+        "CHIRP_DATABASE_URL": settings.postgres_url(user="chirp", sqlalchemy=True),
+        "CHIRP_PGBOUNCER_URL": settings.postgres_url(user="chirp", via_pgbouncer=True, sqlalchemy=True),
         "CHIRP_REDIS_URL": f"redis://{_local(settings.port('REDIS'))}/0",
         "CHIRP_SMTP_HOST": "127.0.0.1",
         "CHIRP_SMTP_PORT": str(settings.port("SMTP")),

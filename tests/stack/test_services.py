@@ -14,6 +14,7 @@ import requests
 
 def _query(url: str, sql: str):
     conn = psycopg2.connect(url)
+    conn.autocommit = True  # PgBouncer's admin console knows no BEGIN
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
