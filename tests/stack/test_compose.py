@@ -1,0 +1,531 @@
+"""Docker mode, checked without a Docker engine: docker-compose.yml, the Dockerfile and the config
+renderer, against the service catalogue (scalelab/services.py) and `.env.example`.
+
+Debian's docker-compose 1.29 validates and interpolates the file with no engine; everything else is
+read with PyYAML. Nothing here starts a container.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from scalelab import render
+from scalelab.native import commands
+from scalelab.services import BY_NAME, SERVICES
+from scalelab.settings import Settings, parse_env_file
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
+ENV_EXAMPLE = parse_env_file(REPO / ".env.example")
+PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+# One-shot helpers: the only services beyond the catalogue. They run to completion and exit 0.
+HELPERS = {"config", "seed"}
+CATALOGUE = {s.name for s in SERVICES}
+# Extra host ports a service publishes beyond its catalogue port: (.env key, container port).
+EXTRA_PORTS = {"smtp": [("SMTP_API", 8080)]}
+APP_IMAGE = f"scalelab/chirp:{PROJECT_VERSION}"
+APP_IMAGE_USERS = {"app1", "app2", "smtp", "jupyterlab", "locust", "seed"}
+# Where the app image holds its copy of the repo (Dockerfile: WORKDIR, then COPY . .).
+IMAGE_REPO = "/opt/scalelab"
+CONFIG_MOUNT = "lab-config:/etc/lab:ro"
+
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+FLOATING_TAGS = {"latest", "stable", "mainline", "edge", "nightly", "alpine", "slim", "bookworm", "lts"}
+# Exact releases with two numbers: PostgreSQL's versions are MAJOR.MINOR (15.10 is one release).
+TWO_PART_VERSIONS = {"postgres"}
+VERSION_TAG = re.compile(r"^v?(\d+(?:\.\d+)+)(?:-[A-Za-z0-9.-]+)?$")
+PUBLISHED = re.compile(r"^127\.0\.0\.1:(\d+):(\d+)(?:/tcp)?$")
+
+
+def docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found is None:
+        pytest.fail(
+            "docker-compose is not installed; it validates docker-compose.yml without a Docker engine. "
+            "Install it with `scalelab system-packages --for-tests` (as `make test` does) or "
+            "`apt-get install docker-compose`."
+        )
+    return found
+
+
+def compose_config(tmp_path: Path, env: dict[str, str]) -> dict:
+    """docker-compose's own rendering of the file, with `env` as the only .env (no SCALELAB_* from the shell)."""
+    env_file = tmp_path / "compose.env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("SCALELAB_")}
+    result = subprocess.run(
+        [docker_compose(), "--project-directory", str(REPO), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), "config"],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict[str, dict]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def long_running(services) -> dict[str, dict]:
+    return {name: spec for name, spec in services.items() if name not in HELPERS}
+
+
+@pytest.fixture(scope="module")
+def docker_settings() -> Settings:
+    return Settings(dict(ENV_EXAMPLE))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, docker_settings) -> Path:
+    """Every infra/<service>/ rendered for Docker, laid out as the `lab-config` volume (/etc/lab)."""
+    out = tmp_path_factory.mktemp("etc-lab")
+    values = render.variables(docker_settings, "docker")
+    for service_dir in sorted(p for p in render.INFRA.iterdir() if p.is_dir()):
+        render.render_service(service_dir.name, out / service_dir.name, {**values, "CONF_DIR": f"/etc/lab/{service_dir.name}"})
+    return out
+
+
+def depends_on(spec: dict) -> dict[str, dict]:
+    deps = spec.get("depends_on", {})
+    assert isinstance(deps, dict), f"depends_on must be the long form with a condition, got {deps!r}"
+    return deps
+
+
+def command_text(spec: dict) -> str:
+    parts = []
+    for key in ("entrypoint", "command"):
+        value = spec.get(key, [])
+        parts.extend([value] if isinstance(value, str) else value)
+    return " ".join(parts)
+
+
+def image_tag(image: str) -> tuple[str, str | None, str | None]:
+    """(name, tag, digest) of an image reference."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = None
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    return name, tag, digest or None
+
+
+def assert_pinned(image: str) -> None:
+    name, tag, digest = image_tag(image)
+    assert tag or digest, f"{image}: no tag or digest, so Docker would take `latest`"
+    if tag is None:
+        return
+    assert tag.lower() not in FLOATING_TAGS, f"{image}: `{tag}` is a moving tag"
+    match = VERSION_TAG.match(tag)
+    assert match, f"{image}: `{tag}` names no exact version"
+    parts = match.group(1).split(".")
+    needed = 2 if name.rsplit("/", 1)[-1] in TWO_PART_VERSIONS else 3
+    assert len(parts) >= needed, f"{image}: `{tag}` is a release line, not an exact version"
+
+
+def dockerfile_stages() -> list[tuple[str, str | None]]:
+    """(image, stage name) of each FROM line."""
+    stages = []
+    for line in DOCKERFILE.read_text().splitlines():
+        match = re.match(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$", line.strip(), re.IGNORECASE)
+        if match:
+            stages.append((match.group(1), match.group(2)))
+    return stages
+
+
+# --- 1. The file is valid --------------------------------------------------------------------------
+
+
+def test_docker_compose_validates_the_file():
+    result = subprocess.run(
+        [docker_compose(), "--project-directory", str(REPO), "-f", str(COMPOSE_FILE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr  # no warnings either (unset variables, ...)
+
+
+def test_every_setting_compose_reads_comes_from_env_example_with_its_default():
+    text = COMPOSE_FILE.read_text()
+    seen = set()
+    for match in INTERPOLATION.finditer(text):
+        name, default = match.group(1), match.group(2)
+        assert name.startswith("SCALELAB_"), f"${{{name}}}: compose should read only the lab's own settings"
+        assert name in ENV_EXAMPLE, f"${{{name}}} is not in .env.example"
+        assert match.group(0).startswith(f"${{{name}:-"), f"{match.group(0)}: give the default as ${{{name}:-...}}"
+        assert default == ENV_EXAMPLE[name], f"{match.group(0)}: .env.example says {ENV_EXAMPLE[name]!r}"
+        seen.add(name)
+    port_keys = {key for key in ENV_EXAMPLE if key.endswith("_PORT")}
+    assert port_keys <= seen, f"ports in .env.example that compose never publishes: {sorted(port_keys - seen)}"
+
+
+def test_compose_takes_every_port_and_knob_from_the_env_file(tmp_path):
+    """Interpolated by docker-compose itself, with every setting changed from its default."""
+    env = {}
+    for number, key in enumerate(sorted(ENV_EXAMPLE)):
+        if key.endswith("_PORT"):
+            env[key] = str(20000 + number)
+        elif key == "SCALELAB_JUPYTER_TOKEN":
+            env[key] = "t0ken"
+    env.update(
+        SCALELAB_SEED_USERS="123", SCALELAB_SEED_POSTS="456", SCALELAB_SEED="7",
+        SCALELAB_SMTP_LATENCY_MS="250", SCALELAB_SMTP_FAILURE_RATE="0.5",
+        SCALELAB_POSTGRES_MAX_CONNECTIONS="77", SCALELAB_PGBOUNCER_POOL_SIZE="3",
+    )
+    services = compose_config(tmp_path, env)["services"]
+
+    for service in SERVICES:
+        expected = {(int(env[f"SCALELAB_{service.port_key}_PORT"]), service.inner_port)}
+        expected |= {(int(env[f"SCALELAB_{key}_PORT"]), inner) for key, inner in EXTRA_PORTS.get(service.name, [])}
+        published = set()
+        for port in services[service.name].get("ports", []):
+            match = PUBLISHED.match(str(port))
+            assert match, f"{service.name}: {port!r} is not published on 127.0.0.1 only"
+            published.add((int(match.group(1)), int(match.group(2))))
+        assert published == expected, service.name
+
+    seed = command_text(services["seed"])
+    assert "--users 123" in seed and "--posts 456" in seed and "--seed 7" in seed
+    smtp = services["smtp"]["command"]
+    assert smtp[smtp.index("--latency-ms") + 1] == "250" and smtp[smtp.index("--failure-rate") + 1] == "0.5"
+    assert "--IdentityProvider.token=t0ken" in services["jupyterlab"]["command"]
+    config_env = services["config"]["environment"]
+    assert config_env["SCALELAB_POSTGRES_MAX_CONNECTIONS"] == "77" and config_env["SCALELAB_PGBOUNCER_POOL_SIZE"] == "3"
+
+
+def test_without_an_env_file_the_ports_are_env_example_s(tmp_path):
+    services = compose_config(tmp_path, {})["services"]
+    for service in SERVICES:
+        ports = {PUBLISHED.match(str(p)).groups() for p in services[service.name]["ports"]}
+        assert (ENV_EXAMPLE[f"SCALELAB_{service.port_key}_PORT"], str(service.inner_port)) in ports, service.name
+        assert all(host not in ("5432", "6379") for host, _ in ports), service.name
+
+
+def test_seed_guard_is_valid_shell(tmp_path):
+    script = compose_config(tmp_path, {})["services"]["seed"]["command"]
+    assert len(script) == 1
+    result = subprocess.run(["sh", "-n", "-c", script[0]], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# --- 2. Pinned images ------------------------------------------------------------------------------
+
+
+def test_every_image_is_pinned(services):
+    for name, spec in services.items():
+        assert "image" in spec, f"{name} has no image: name and pin it (also when it is built)"
+        assert_pinned(spec["image"])
+
+
+def test_the_dockerfile_bases_are_pinned():
+    stages = dockerfile_stages()
+    assert stages, "no FROM line in the Dockerfile"
+    names = set()
+    for image, stage in stages:
+        if image not in names:
+            assert_pinned(image)
+        if stage:
+            names.add(stage)
+
+
+@pytest.mark.parametrize(
+    "image", ["python:3.11.10-slim", "postgres:15.10-bookworm", "redis:7.0.15", "axllent/mailpit:v1.24.1", "x@sha256:ab"]
+)
+def test_pinned_image_rule_accepts(image):
+    assert_pinned(image)
+
+
+@pytest.mark.parametrize(
+    "image", ["redis", "redis:latest", "nginx:1.22", "python:3.11-slim", "grafana/grafana:10", "postgres:15", "x:bookworm"]
+)
+def test_pinned_image_rule_rejects(image):
+    with pytest.raises(AssertionError):
+        assert_pinned(image)
+
+
+def test_each_local_image_is_built_once_from_a_stage_of_the_dockerfile(services):
+    stages = {stage for _, stage in dockerfile_stages() if stage}
+    builders: dict[str, list[str]] = {}
+    for name, spec in services.items():
+        if "build" in spec:
+            build = spec["build"]
+            assert build["context"] == ".", name
+            assert build.get("target") in stages, f"{name}: build target {build.get('target')!r} is not a Dockerfile stage"
+            assert spec["image"].startswith("scalelab/"), name
+            builders.setdefault(spec["image"], []).append(name)
+    assert all(len(names) == 1 for names in builders.values()), builders
+    for name, spec in services.items():
+        if spec["image"].startswith("scalelab/"):
+            assert spec["image"] in builders, f"{name} runs {spec['image']}, which no service builds"
+
+
+def test_the_app_image_is_the_project_at_its_version(services):
+    users = {name for name, spec in services.items() if spec["image"] == APP_IMAGE}
+    assert users == APP_IMAGE_USERS
+    builder = next(spec for spec in services.values() if spec["image"] == APP_IMAGE and "build" in spec)
+    assert builder["build"]["target"] == dockerfile_stages()[-1][1], "the app must be the Dockerfile's default (last) stage"
+
+
+def test_the_app_image_installs_the_project_and_the_notebooks_group():
+    text = DOCKERFILE.read_text()
+    app_stage = text[text.rindex("\nFROM "):]
+    base = app_stage.split()[1]
+    assert re.fullmatch(r"python:3\.11\.\d+-slim(-bookworm)?", base), base
+    pip = re.search(r'"pip==(\d+)\.(\d+)(?:\.\d+)?"', app_stage)
+    assert pip and (int(pip.group(1)), int(pip.group(2))) >= (25, 1), "pip install --group needs pip 25.1"
+    assert "--group notebooks" in app_stage
+    assert re.search(r"pip install (--no-deps )?\.(\s|$)", app_stage), "the project itself is not installed"
+    assert f"WORKDIR {IMAGE_REPO}" in app_stage and "COPY . ." in app_stage
+    ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()}
+    assert {".git", ".venv", ".lab", ".env"} <= ignored
+
+
+def test_config_runs_on_the_app_image_s_python(services):
+    app_base = dockerfile_stages()[-1][0]
+    assert services["config"]["image"] == app_base
+
+
+# --- 3. Parity with the catalogue ------------------------------------------------------------------
+
+
+def test_services_are_the_catalogue_plus_the_one_shot_helpers(services):
+    assert set(services) == CATALOGUE | HELPERS
+
+
+def test_each_service_publishes_its_env_port_on_localhost_only(services):
+    for service in SERVICES:
+        expected = [(service.port_key, service.inner_port), *EXTRA_PORTS.get(service.name, [])]
+        wanted = [
+            f"127.0.0.1:${{SCALELAB_{key}_PORT:-{ENV_EXAMPLE[f'SCALELAB_{key}_PORT']}}}:{inner}" for key, inner in expected
+        ]
+        assert services[service.name].get("ports") == wanted, service.name
+    for helper in HELPERS:
+        assert "ports" not in services[helper], helper
+
+
+def test_app_instances_get_what_native_mode_gives_them(services, docker_settings):
+    native_keys = set(commands.app_environment(docker_settings, "app1"))
+    for instance in ("app1", "app2"):
+        env = services[instance]["environment"]
+        assert native_keys <= set(env), f"{instance} lacks {sorted(native_keys - set(env))}"
+        assert env["CHIRP_INSTANCE"] == instance
+        for key in ("CHIRP_DATABASE_URL", "CHIRP_PGBOUNCER_URL", "CHIRP_REDIS_URL"):
+            url = urlsplit(env[key])
+            assert url.hostname in CATALOGUE and url.port == BY_NAME[url.hostname].inner_port, f"{instance} {key}"
+        assert env["CHIRP_SMTP_HOST"] == "smtp" and env["CHIRP_SMTP_PORT"] == str(BY_NAME["smtp"].inner_port)
+        command = services[instance]["command"]
+        assert command[:2] == ["gunicorn", "-c"] and command[-1] == "broken_app:create_app()"
+        assert command[command.index("--bind") + 1] == f"0.0.0.0:{BY_NAME[instance].inner_port}"
+
+
+def test_each_app_instance_has_its_own_local_disk(compose, services):
+    disks = []
+    for instance in ("app1", "app2"):
+        spec = services[instance]
+        mounts = [v for v in spec.get("volumes", []) if v.split(":")[1] == spec["working_dir"]]
+        assert len(mounts) == 1, f"{instance}: no volume at its working_dir"
+        volume = mounts[0].split(":")[0]
+        assert volume in compose["volumes"], f"{instance}: {volume} is not a named volume"
+        disks.append(volume)
+    assert disks[0] != disks[1]
+    for name, spec in services.items():
+        if name not in ("app1", "app2"):
+            assert not any(v.split(":")[0] in disks for v in spec.get("volumes", [])), name
+
+
+def test_paths_into_the_image_s_copy_of_the_repo_exist(services):
+    for name, spec in services.items():
+        for path in re.findall(rf"{IMAGE_REPO}/(\S+)", command_text(spec)):
+            assert (REPO / path).is_file(), f"{name} runs {IMAGE_REPO}/{path}, which is not in the repo"
+
+
+def test_smtp_provider_mirrors_native_mode(services):
+    command = services["smtp"]["command"]
+    assert command[:3] == ["python", "-m", "scalelab.smtp_provider"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert command[command.index("--smtp-port") + 1] == str(BY_NAME["smtp"].inner_port)
+    assert command[command.index("--api-port") + 1] == "8080"
+    store = command[command.index("--store") + 1]
+    assert any(store.startswith(v.split(":")[1] + "/") for v in services["smtp"]["volumes"]), "the mailbox is not on a volume"
+
+
+def test_jupyter_serves_the_live_repo_with_the_lab_token(services):
+    spec = services["jupyterlab"]
+    assert ".:/repo" in spec["volumes"]
+    assert "--ServerApp.root_dir=/repo" in spec["command"]
+    assert "--IdentityProvider.token=${SCALELAB_JUPYTER_TOKEN:-}" in spec["command"]
+    assert f"--port={BY_NAME['jupyterlab'].inner_port}" in spec["command"]
+    assert spec["environment"]["SCALELAB_REPO"] == "/repo" and spec["environment"]["PYTHONPATH"] == "/repo"
+
+
+def test_postgres_is_set_up_like_the_issue_says(compose, services):
+    spec = services["postgres"]
+    assert spec["environment"]["POSTGRES_PASSWORD"] == "postgres"
+    assert spec["command"] == ["postgres", "-c", "config_file=/etc/lab/postgres/postgresql.conf"]
+    assert "./infra/postgres/init.sql:/docker-entrypoint-initdb.d/init.sql:ro" in spec["volumes"]
+    data = [v for v in spec["volumes"] if v.split(":")[1] == "/var/lib/postgresql/data"]
+    assert len(data) == 1 and data[0].split(":")[0] in compose["volumes"]
+
+
+def test_seed_runs_once_and_the_apps_wait_for_it(services):
+    seed = command_text(services["seed"])
+    assert "python -m broken_app.seed" in seed
+    assert "--database-url postgresql://chirp:chirp@postgres:5432/chirp" in seed
+    assert "--credentials /lab/seed/credentials.csv" in seed
+    assert "if " in seed and "credentials.csv" in seed.split("then")[0], "no guard: every start would reseed"
+    assert any(v.split(":")[1] == "/lab/seed" for v in services["seed"]["volumes"])
+    for instance in ("app1", "app2"):
+        assert depends_on(services[instance])["seed"] == {"condition": "service_completed_successfully"}
+
+
+# --- 4. Health and start order ---------------------------------------------------------------------
+
+
+def test_every_long_running_service_has_a_healthcheck(long_running):
+    for name, spec in long_running.items():
+        check = spec.get("healthcheck")
+        assert check and not check.get("disable"), f"{name} has no healthcheck"
+        test = check["test"]
+        assert isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, name
+
+
+def test_start_order_mirrors_needs(long_running):
+    for service in SERVICES:
+        deps = depends_on(long_running[service.name])
+        for need in service.needs:
+            assert deps.get(need) == {"condition": "service_healthy"}, f"{service.name} must wait for {need} healthy"
+        assert set(deps) - HELPERS == set(service.needs), f"{service.name}: depends_on beyond services.py's needs"
+
+
+def test_conditions_match_what_they_wait_for(services):
+    for name, spec in services.items():
+        for target, dep in depends_on(spec).items():
+            if target in HELPERS:
+                assert dep == {"condition": "service_completed_successfully"}, f"{name} -> {target}"
+            else:
+                assert dep == {"condition": "service_healthy"}, f"{name} -> {target}"
+                assert "healthcheck" in services[target], f"{name} waits for {target}, which has no healthcheck"
+
+
+def test_one_shot_helpers_are_awaited_by_a_long_running_service(services, long_running):
+    """`docker compose up --wait` accepts a container that exited only when a service waits for it."""
+    for helper in HELPERS:
+        assert "healthcheck" not in services[helper], helper
+        waiting = [n for n, spec in long_running.items() if helper in depends_on(spec)]
+        assert waiting, f"nothing waits for {helper}"
+
+
+# --- 5. Config files: both modes read infra/<service>/ ----------------------------------------------
+
+
+def test_config_helper_renders_infra_into_the_shared_volume(compose, services):
+    spec = services["config"]
+    assert spec["command"] == ["python", "-m", "scalelab.render", "docker", "/etc/lab"]
+    assert spec["environment"]["PYTHONPATH"] == "/repo" and spec["environment"]["SCALELAB_REPO"] == "/repo"
+    assert ".:/repo:ro" in spec["volumes"] and "lab-config:/etc/lab" in spec["volumes"]
+    assert "lab-config" in compose["volumes"]
+
+
+def test_services_that_read_rendered_config_mount_it_and_wait_for_it(long_running):
+    readers = set()
+    for name, spec in long_running.items():
+        text = yaml.safe_dump({k: spec.get(k) for k in ("command", "entrypoint", "environment")}, width=float("inf"))
+        if "/etc/lab" in text:
+            readers.add(name)
+            assert CONFIG_MOUNT in spec.get("volumes", []), f"{name} reads /etc/lab without mounting {CONFIG_MOUNT}"
+        if CONFIG_MOUNT in spec.get("volumes", []):
+            assert depends_on(spec).get("config") == {"condition": "service_completed_successfully"}, name
+    assert {"postgres", "pgbouncer", "redis", "nginx", "prometheus", "grafana"} <= readers
+
+
+def test_rendered_files_the_services_read_exist(services, rendered):
+    for name, spec in services.items():
+        text = yaml.safe_dump({k: spec.get(k) for k in ("command", "entrypoint", "environment")}, width=float("inf"))
+        for path in re.findall(r"/etc/lab/([\w./-]+)", text):
+            assert (rendered / path).exists(), f"{name} reads /etc/lab/{path}, which the render does not write"
+
+
+def test_files_mounted_from_infra_exist(services):
+    mounted = 0
+    for name, spec in services.items():
+        for volume in spec.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./infra/"):
+                assert (REPO / source).exists(), f"{name} mounts {source}, which does not exist"
+                mounted += 1
+    assert mounted >= 1
+
+
+@pytest.mark.parametrize("service", sorted(p.name for p in (REPO / "infra").iterdir() if p.is_dir()))
+def test_each_infra_folder_renders_for_docker_with_no_placeholder_left(service, tmp_path, docker_settings):
+    values = {**render.variables(docker_settings, "docker"), "CONF_DIR": f"/etc/lab/{service}"}
+    out = render.render_service(service, tmp_path / service, values)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        text = path.read_text()
+        assert not render.PLACEHOLDER.search(text), f"{path.relative_to(tmp_path)}: {render.PLACEHOLDER.search(text).group(0)}"
+        assert not path.name.endswith(render.TEMPLATE_SUFFIX)
+
+
+def test_rendered_addresses_are_compose_services_on_their_container_ports(services, docker_settings):
+    values = render.variables(docker_settings, "docker")
+    for service in SERVICES:
+        host, port = values[f"ADDR_{service.name.upper()}"].split(":")
+        assert host in services and int(port) == service.inner_port
+    assert values["LISTEN_HOST"] == "0.0.0.0"
+
+
+def test_rendered_configs_point_at_the_compose_services(rendered):
+    nginx = (rendered / "nginx" / "chirp.conf").read_text()
+    assert "server app1:8000;" in nginx and "server app2:8000;" in nginx and "listen 80;" in nginx
+    prometheus = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
+    targets = {t for job in prometheus["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    assert targets == {"prometheus:9090", "postgres_exporter:9187", "redis_exporter:9121", "nginx_exporter:9113"}
+    pgbouncer = (rendered / "pgbouncer" / "pgbouncer.ini").read_text()
+    assert "host=postgres port=5432" in pgbouncer and "listen_port = 6432" in pgbouncer
+    assert "auth_file = /etc/lab/pgbouncer/userlist.txt" in pgbouncer and (rendered / "pgbouncer" / "userlist.txt").is_file()
+    assert "listen_addresses = '0.0.0.0'" in (rendered / "postgres" / "postgresql.conf").read_text()
+    datasource = yaml.safe_load((rendered / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    assert datasource["datasources"][0]["uid"] == "lab-prometheus"
+
+
+def test_the_render_runs_on_the_standard_library_alone(tmp_path):
+    """The config helper is a bare python image: `python -S` leaves out every installed package."""
+    env = {"PYTHONPATH": str(REPO), "SCALELAB_REPO": str(REPO), "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}
+    probe = subprocess.run([sys.executable, "-S", "-c", "import yaml"], env=env, capture_output=True, cwd=tmp_path)
+    assert probe.returncode != 0, "python -S still sees installed packages: this test would prove nothing"
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "scalelab.render", "docker", str(tmp_path / "etc-lab")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for path in ("nginx/chirp.conf", "postgres/postgresql.conf", "pgbouncer/pgbouncer.ini", "prometheus/prometheus.yml"):
+        assert (tmp_path / "etc-lab" / path).is_file(), path
