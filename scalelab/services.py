@@ -41,6 +41,10 @@ SERVICES: tuple[Service, ...] = (
 
 BY_NAME = {s.name: s for s in SERVICES}
 
+# The SMTP provider's second port, its HTTP API, inside its container (the host port is
+# SCALELAB_SMTP_API_PORT).
+SMTP_API_INNER_PORT = 8080
+
 
 def native_services() -> list[Service]:
     return [s for s in SERVICES if not s.docker_only and not s.on_demand]

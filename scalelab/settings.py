@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scalelab.paths import REPO
+from scalelab.services import BY_NAME, SMTP_API_INNER_PORT
 
 PREFIX = "SCALELAB_"
 
@@ -45,28 +46,42 @@ class Settings:
         return int(self[key])
 
     @property
+    def inside_compose(self) -> bool:
+        """True in a container of docker-compose.yml (JupyterLab), where services go by their names."""
+        return self.values.get("SCALELAB_NETWORK") == "compose"
+
+    def address(self, service: str) -> str:
+        """host:port at which the toolkit reaches a service, from the host or from inside compose."""
+        if self.inside_compose:
+            return f"{service}:{BY_NAME[service].inner_port}"
+        return f"127.0.0.1:{self.port(BY_NAME[service].port_key)}"
+
+    @property
     def app_url(self) -> str:
-        return f"http://127.0.0.1:{self.port('HTTP')}"
+        return f"http://{self.address('nginx')}"
 
     @property
     def smtp_api_url(self) -> str:
+        if self.inside_compose:
+            return f"http://smtp:{SMTP_API_INNER_PORT}"
         return f"http://127.0.0.1:{self.port('SMTP_API')}"
 
     @property
     def prometheus_url(self) -> str:
-        return f"http://127.0.0.1:{self.port('PROMETHEUS')}"
+        return f"http://{self.address('prometheus')}"
 
     def postgres_url(
         self, database: str = "chirp", user: str = "postgres", via_pgbouncer: bool = False, sqlalchemy: bool = False
     ) -> str:
-        """A libpq URL on 127.0.0.1 (the lab's own cluster trusts local TCP connections).
+        """A libpq URL to the lab's PostgreSQL (or PgBouncer in front of it).
 
+        The lab's passwords are its user names but `chirp`'s; native mode trusts local TCP anyway.
         sqlalchemy=True names the psycopg2 driver, which SQLAlchemy 2.1 no longer picks by default.
         """
-        port = self.port("PGBOUNCER") if via_pgbouncer else self.port("POSTGRES")
-        password = ":chirp" if user == "chirp" else ""
+        address = self.address("pgbouncer" if via_pgbouncer else "postgres")
+        password = "chirp" if user == "chirp" else "postgres"
         scheme = "postgresql+psycopg2" if sqlalchemy else "postgresql"
-        return f"{scheme}://{user}{password}@127.0.0.1:{port}/{database}"
+        return f"{scheme}://{user}:{password}@{address}/{database}"
 
 
 def load(repo: Path = REPO) -> Settings:

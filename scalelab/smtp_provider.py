@@ -10,7 +10,8 @@ HTTP API:
     DELETE /messages                  forget them (the lab's checks start from an empty mailbox)
 Delivered messages are appended to a JSON-lines file, so a restart of the provider loses none.
 A failed delivery (chosen at random, at the failure rate) answers 451, a temporary failure: a well
-behaved client retries later.
+behaved client retries later. With --relay HOST:PORT (Docker mode: Mailpit), a copy of every delivered
+message is passed on, in the background, for a mail UI to show; a relay that is down loses only copies.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import email
 import email.policy
 import json
 import random
+import smtplib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -66,8 +69,17 @@ class Mailbox:
 class SlowFlakyHandler:
     """aiosmtpd handler: waits the injected latency, then fails at the injected rate or delivers."""
 
-    def __init__(self, mailbox: Mailbox):
+    def __init__(self, mailbox: Mailbox, relay: tuple[str, int] | None = None):
         self.mailbox = mailbox
+        self.relay = relay
+        self.relay_queue = ThreadPoolExecutor(max_workers=1)
+
+    def _pass_on(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> None:
+        try:
+            with smtplib.SMTP(*self.relay, timeout=10) as smtp:
+                smtp.sendmail(mail_from, rcpt_tos, content)
+        except (OSError, smtplib.SMTPException) as exc:
+            print(f"relay to {self.relay[0]}:{self.relay[1]} failed: {exc}", flush=True)
 
     async def handle_DATA(self, server, session, envelope):
         faults = dict(self.mailbox.faults)
@@ -86,6 +98,8 @@ class SlowFlakyHandler:
                 "time": time.time(),
             }
         )
+        if self.relay:
+            self.relay_queue.submit(self._pass_on, envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -134,10 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--failure-rate", type=float, default=0.0)
     parser.add_argument("--store", type=Path, required=True, help="JSON-lines file of delivered messages")
+    parser.add_argument("--relay", help="HOST:PORT of an SMTP server that gets a copy of each message")
     args = parser.parse_args(argv)
+    relay = None
+    if args.relay:
+        host, _, port = args.relay.rpartition(":")
+        relay = (host, int(port))
 
     mailbox = Mailbox(args.store, args.latency_ms, args.failure_rate)
-    controller = Controller(SlowFlakyHandler(mailbox), hostname=args.host, port=args.smtp_port)
+    controller = Controller(SlowFlakyHandler(mailbox, relay), hostname=args.host, port=args.smtp_port)
     controller.start()
     api = ThreadingHTTPServer((args.host, args.api_port), api_handler(mailbox))
     print(f"SMTP on {args.host}:{args.smtp_port}, API on {args.host}:{args.api_port}, faults {mailbox.faults}", flush=True)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from scalelab import health
 from scalelab.errors import LabError
 from scalelab.native import bootstrap, process
-from scalelab.native.account import current_account, service_account
+from scalelab.native.account import Account, current_account, service_account
 from scalelab.native.commands import LAUNCHERS, STOP_SIGNALS
 from scalelab.paths import log_file
-from scalelab.services import Service, native_services, start_waves
+from scalelab.services import BY_NAME, Service, native_services, start_waves
 from scalelab.settings import Settings
 
 # Seconds to wait for a service to answer its health check after it starts. JupyterLab is slow to
@@ -72,6 +72,30 @@ def _wait_healthy(service: Service, settings: Settings, pid: int) -> float:
     )
 
 
+def start(service: Service, settings: Settings, account: Account, extra_env: dict[str, str] | None = None) -> int:
+    """Spawn one service (not waiting for it). extra_env overrides its environment, for experiments."""
+    launch = LAUNCHERS[service.name](settings, account)
+    env = {**os.environ, **launch.env, **(extra_env or {})}
+    if launch.as_service_account and not account.is_current:
+        env["HOME"] = str(launch.cwd)
+    return process.spawn(
+        service.name,
+        launch.argv,
+        env=env,
+        cwd=launch.cwd,
+        account=account if launch.as_service_account else current_account(),
+    )
+
+
+def restart(names: list[str], settings: Settings, extra_env: dict[str, str] | None = None) -> None:
+    """Stop these services and start them again (with extra environment, if given), healthy."""
+    account = service_account()
+    for name in names:
+        process.stop(name, STOP_SIGNALS.get(name, signal.SIGTERM))
+    for name in names:
+        _wait_healthy(BY_NAME[name], settings, start(BY_NAME[name], settings, account, extra_env))
+
+
 def up(settings: Settings, say: Callable[[str], None] = print) -> None:
     services = native_services()
     for service in services:
@@ -82,22 +106,11 @@ def up(settings: Settings, say: Callable[[str], None] = print) -> None:
     account = service_account()
     total, done = len(services), 0
     for wave in start_waves(services):
-        started: dict[str, int] = {}
-        for service in wave:
-            pid = process.running_pid(service.name)
-            if pid is not None:
-                continue
-            launch = LAUNCHERS[service.name](settings, account)
-            env = {**os.environ, **launch.env}
-            if launch.as_service_account and not account.is_current:
-                env["HOME"] = str(launch.cwd)
-            started[service.name] = process.spawn(
-                service.name,
-                launch.argv,
-                env=env,
-                cwd=launch.cwd,
-                account=account if launch.as_service_account else current_account(),
-            )
+        started = {
+            service.name: start(service, settings, account)
+            for service in wave
+            if process.running_pid(service.name) is None
+        }
         for service in wave:
             done += 1
             port = settings.port(service.port_key)

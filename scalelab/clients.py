@@ -1,0 +1,82 @@
+"""Closed-loop HTTP clients on threads: N clients, each sending its next request as soon as the last
+one answers, for a fixed time. Used where a scenario must be exact (N concurrent signups, N logged-in
+users on fresh connections) rather than a Locust profile's mix. Nothing here imports gevent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import requests
+
+
+@dataclass(frozen=True)
+class Outcome:
+    client: int
+    status: int  # 0 when no HTTP answer came (connection refused, timeout)
+    seconds: float
+    served_by: str
+    error: str = ""
+
+
+def timed(client: int, send: Callable[[], requests.Response]) -> Outcome:
+    started = time.perf_counter()
+    try:
+        response = send()
+    except requests.RequestException as exc:
+        return Outcome(client, 0, time.perf_counter() - started, "", f"{type(exc).__name__}: {exc}")
+    error = ""
+    if response.status_code >= 400 and "json" in response.headers.get("Content-Type", ""):
+        error = str(response.json().get("error", ""))
+    return Outcome(client, response.status_code, time.perf_counter() - started, response.headers.get("X-Served-By", ""), error)
+
+
+def closed_loop(send: Callable[[int, int], requests.Response], clients: int, seconds: float) -> list[Outcome]:
+    """Run `send(client, n)` (its n-th request) in `clients` threads until `seconds` have passed.
+
+    Requests still in flight at the deadline are waited for and counted.
+    """
+    deadline = time.monotonic() + seconds
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+
+    def loop(client: int) -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            outcome = timed(client, lambda: send(client, n))
+            n += 1
+            with lock:
+                outcomes.append(outcome)
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(loop, range(clients)))
+    return outcomes
+
+
+def signup_sender(url: str, run: str) -> Callable[[int, int], requests.Response]:
+    """Each request signs up a new user (a welcome email goes out), on a new connection."""
+
+    def send(client: int, n: int) -> requests.Response:
+        email = f"wave-{run}-{client}-{n}@chirp.test"
+        body = {"name": f"Wave {client}-{n}", "email": email, "password": "wave-password"}
+        return requests.post(f"{url}/api/signup", json=body, timeout=120)
+
+    return send
+
+
+def feed_reader(url: str) -> Callable[[int, int], requests.Response]:
+    """Each request reads the public feed, on a new connection."""
+    return lambda client, n: requests.get(f"{url}/api/feed?limit=20", timeout=120)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest-rank: no interpolation between two observed values."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]

@@ -1,0 +1,91 @@
+"""The email provider on its own: persistence across a restart, and the relay to a mail UI (Docker)."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Collector:
+    def __init__(self):
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def provider(tmp_path):
+    """Start the provider as its own process (as the stack does); yields a function that (re)starts it."""
+    processes = []
+    smtp_port, api_port = free_port(), free_port()
+
+    def start(*extra: str):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scalelab.smtp_provider", "--smtp-port", str(smtp_port), "--api-port", str(api_port),
+             "--store", str(tmp_path / "messages.jsonl"), *extra]
+        )
+        processes.append(process)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{api_port}/health", timeout=1)
+                return smtp_port, f"http://127.0.0.1:{api_port}"
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise AssertionError("the provider did not start")
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(10)
+
+
+def send(port: int, subject: str) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@chirp.test", "b@chirp.test", subject
+    message.set_content("hi")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(message)
+
+
+def test_delivered_messages_survive_a_restart(provider):
+    port, api = provider()
+    send(port, "kept")
+    requests.delete(f"{api}/messages", timeout=5)
+    send(port, "kept after clearing")
+    subprocess.run(["pkill", "-f", f"--smtp-port {port}"], check=False)
+    time.sleep(0.5)
+    port, api = provider()
+    assert [m["subject"] for m in requests.get(f"{api}/messages", timeout=5).json()] == ["kept after clearing"]
+
+
+def test_each_delivered_message_is_relayed_to_the_mail_ui(provider):
+    collector = Collector()
+    relay = Controller(collector, hostname="127.0.0.1", port=free_port())
+    relay.start()
+    try:
+        port, _ = provider("--relay", f"127.0.0.1:{relay.port}")
+        send(port, "copy me")
+        deadline = time.monotonic() + 10
+        while not collector.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        relay.stop()
+    assert len(collector.received) == 1
+    assert b"Subject: copy me" in collector.received[0].content
