@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 
-from scalelab import docker, doctor, settings as settings_module
+from scalelab import docker, doctor, notebooks, settings as settings_module
 from scalelab.errors import LabError, StackNotRunning
 from scalelab.native import packages, stack as native
 from scalelab.paths import REPO, STATE, log_file
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("doctor", help="can this machine run the lab? one line per problem, with its fix").set_defaults(
         func=cmd_doctor
     )
+    notebooks.register(verbs)
+
     load = verbs.add_parser("load", help="run a load profile with Locust and summarize it")
     load.add_argument("profile", help="baseline, launch-day, spike or check")
     load.add_argument("--users", type=int, help="peak users (the profile's shape is kept)")
