@@ -1,0 +1,43 @@
+"""Chirp: a small microblog, built the way a startup sensibly builds for its first 100 users.
+
+Its scaling mistakes are deliberate, and each one is kept in one module whose docstring says
+why it is fragile and which lab of Scale Wall Lab fixes it: db.py and gunicorn.conf.py (Lab 1),
+sessions.py and config.py (Lab 2), uploads.py (Labs 2 and 3), mail.py and reports.py (Lab 3),
+logs.py (Lab 4).
+"""
+
+from flask import Flask, current_app
+from sqlalchemy import text
+
+from . import api, auth, config, db, errors, logs, pages, uploads
+from .sessions import ProcessMemorySessionInterface
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config.settings())
+    if test_config is not None:
+        app.config.update(test_config)
+    app.session_interface = ProcessMemorySessionInterface()
+
+    logs.init_app(app)  # first, so that its timer covers the whole request
+    errors.init_app(app)
+    db.init_app(app)
+    app.before_request(auth.load_logged_in_user)
+    app.after_request(add_served_by)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(uploads.bp)
+    app.add_url_rule("/healthz", view_func=healthz)
+    return app
+
+
+def add_served_by(response):
+    """Tell which instance answered, so that load balancing is visible from the outside."""
+    response.headers["X-Served-By"] = current_app.config["INSTANCE_NAME"]
+    return response
+
+
+def healthz():
+    db.get_db().execute(text("SELECT 1"))
+    return {"status": "ok", "instance": current_app.config["INSTANCE_NAME"]}

@@ -1,0 +1,91 @@
+"""The JSON API: the same features as the HTML pages, for scripts and load tests."""
+
+from flask import Blueprint, g
+
+from . import auth, posts, reports, uploads, users, validation
+from .auth import login_required
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.post("/signup")
+def signup():
+    name, email, password = validation.signup_fields(validation.json_object())
+    return {"id": auth.sign_up(name, email, password)}, 201
+
+
+@bp.post("/login")
+def login():
+    email, password = validation.login_fields(validation.json_object())
+    return user_json(auth.log_in(email, password))
+
+
+@bp.post("/logout")
+def logout():
+    auth.log_out()
+    return "", 204
+
+
+@bp.get("/me")
+@login_required
+def me():
+    return user_json(g.user)
+
+
+@bp.get("/feed")
+def feed():
+    return {"posts": [post_json(post) for post in posts.global_feed(validation.limit_arg())]}
+
+
+@bp.get("/timeline")
+@login_required
+def timeline():
+    limit = validation.limit_arg()
+    return {"posts": [post_json(post) for post in posts.home_timeline(g.user.id, limit)]}
+
+
+@bp.post("/posts")
+@login_required
+def create_post():
+    body = validation.post_body(validation.json_object())
+    return {"id": posts.publish(g.user.id, body)}, 201
+
+
+@bp.post("/avatar")
+@login_required
+def upload_avatar():
+    return {"url": uploads.save_avatar(g.user.id, validation.uploaded_file())}, 201
+
+
+@bp.post("/reports")
+@login_required
+def export_report():
+    return reports.download(g.user)
+
+
+@bp.put("/users/<int:user_id>/follow")
+@login_required
+def follow(user_id: int):
+    users.follow(g.user.id, users.get_or_404(user_id).id)
+    return "", 204
+
+
+@bp.delete("/users/<int:user_id>/follow")
+@login_required
+def unfollow(user_id: int):
+    users.unfollow(g.user.id, users.get_or_404(user_id).id)
+    return "", 204
+
+
+def user_json(user) -> dict:
+    return {"id": user.id, "name": user.name, "email": user.email, "avatar_url": user.avatar_url}
+
+
+def post_json(post) -> dict:
+    return {
+        "id": post["id"],
+        "author_id": post["author_id"],
+        "author_name": post["author_name"],
+        "body": post["body"],
+        "created_at": post["created_at"].isoformat(),
+    }

@@ -1,0 +1,35 @@
+"""The welcome email, sent over SMTP to the email provider.
+
+Fragile on purpose (Lab 3): the email is sent inside the signup request, and signup commits the
+new user only after the provider accepted it (see auth.sign_up). A slow provider makes every
+signup as slow as itself while the request holds a gunicorn thread and a database connection;
+a failing provider fails the signups. Lab 3 moves the email to a background job.
+"""
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app
+
+# Generous, so that a slow provider does not fail signups. It is also how long one signup can
+# hold its thread and its database connection when the provider hangs.
+SMTP_TIMEOUT_SECONDS = 60
+
+
+def send_welcome_email(user_id: int, name: str, email: str) -> None:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = email
+    message["Subject"] = f"Welcome to Chirp, {name}!"
+    message["Message-ID"] = make_msgid(domain="chirp.test")
+    # Lets the provider drop a second copy when the same welcome email is sent again.
+    message["X-Chirp-Idempotency-Key"] = f"welcome-{user_id}"
+    message.set_content(
+        f"Hi {name},\n\n"
+        "Welcome to Chirp! Follow a few people and say hello to the world.\n\n"
+        "The Chirp team\n"
+    )
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        smtp.send_message(message)

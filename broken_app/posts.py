@@ -1,0 +1,55 @@
+"""Posts: publishing them, and the lists of posts that Chirp shows."""
+
+from sqlalchemy import RowMapping, text
+
+from .db import get_db
+
+# Every list of posts carries the author's name along.
+SELECT_POSTS = (
+    "SELECT p.id, p.author_id, u.name AS author_name, p.body, p.created_at"
+    " FROM posts p JOIN users u ON u.id = p.author_id"
+)
+
+
+def publish(author_id: int, body: str) -> int:
+    db = get_db()
+    post_id = db.scalar(
+        text("INSERT INTO posts (author_id, body) VALUES (:author_id, :body) RETURNING id"),
+        {"author_id": author_id, "body": body},
+    )
+    db.commit()
+    return post_id
+
+
+def global_feed(limit: int) -> list[RowMapping]:
+    """The latest posts of everybody: an index scan of posts_created_at_idx."""
+    return _posts(f"{SELECT_POSTS} ORDER BY p.created_at DESC LIMIT :limit", limit=limit)
+
+
+def home_timeline(user_id: int, limit: int) -> list[RowMapping]:
+    """The latest posts of the people the user follows, and the user's own.
+
+    Written as IN (... UNION ALL ...) rather than "author_id = :user_id OR author_id IN (...)",
+    so that PostgreSQL reads each author's latest posts from posts_author_id_created_at_idx
+    instead of walking the whole feed index.
+    """
+    return _posts(
+        f"{SELECT_POSTS} WHERE p.author_id IN"
+        " (SELECT followee_id FROM follows WHERE follower_id = :user_id UNION ALL SELECT :user_id)"
+        " ORDER BY p.created_at DESC LIMIT :limit",
+        user_id=user_id,
+        limit=limit,
+    )
+
+
+def by_author(author_id: int, limit: int | None = None) -> list[RowMapping]:
+    """The author's latest posts; all of them when limit is None (LIMIT NULL is no limit)."""
+    return _posts(
+        f"{SELECT_POSTS} WHERE p.author_id = :author_id ORDER BY p.created_at DESC LIMIT :limit",
+        author_id=author_id,
+        limit=limit,
+    )
+
+
+def _posts(sql: str, **params) -> list[RowMapping]:
+    return list(get_db().execute(text(sql), params).mappings())
