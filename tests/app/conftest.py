@@ -32,7 +32,8 @@ def database_admin_url(request) -> URL:
 def database_url(database_admin_url):
     """A new database with Chirp's tables, dropped after the session."""
     name = f"chirp_test_{secrets.token_hex(4)}"
-    admin = create_engine(database_admin_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: the stack tests restart PostgreSQL mid-session, which closes pooled connections.
+    admin = create_engine(database_admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = database_admin_url.set(database=name).render_as_string(hide_password=False)
