@@ -9,8 +9,7 @@ logs.py (Lab 4).
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import api, auth, config, db, errors, logs, pages, uploads
-from .sessions import ProcessMemorySessionInterface
+from . import api, auth, config, db, errors, lab_faults, logs, pages, sessions, uploads
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -18,7 +17,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.settings())
     if test_config is not None:
         app.config.update(test_config)
-    app.session_interface = ProcessMemorySessionInterface()
+    sessions.init_app(app)
+    lab_faults.init_app(app)
 
     logs.init_app(app)  # first, so that its timer covers the whole request
     errors.init_app(app)

@@ -34,4 +34,6 @@ def settings() -> dict:
         "SMTP_HOST": os.environ.get("CHIRP_SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("CHIRP_SMTP_PORT", "11025")),
         "MAIL_FROM": os.environ.get("CHIRP_MAIL_FROM", "welcome@chirp.test"),
+        # Chirp itself does not use Redis yet; the lab's fault switches live there (lab_faults.py).
+        "REDIS_URL": os.environ.get("CHIRP_REDIS_URL", "redis://127.0.0.1:16379/0"),
     }

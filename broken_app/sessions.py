@@ -75,3 +75,7 @@ class ProcessMemorySessionInterface(SessionInterface):
             return self._signer(app).unsign(cookie_value).decode()
         except BadSignature:
             return None
+
+
+def init_app(app) -> None:
+    app.session_interface = ProcessMemorySessionInterface()

@@ -1,28 +1,83 @@
 """Faults injected into the running stack, for labs, checks and drills (`scalelab fault`).
 
-The SMTP provider's faults are set over its HTTP API, live.
+The email provider's faults are set over its HTTP API. The database's live in the stack's Redis
+(hash `scalelab:faults`), where Chirp's lab_faults.py reads them: PostgreSQL has no latency knob.
+Every fault is off (0 or empty) unless set.
 """
 
 from __future__ import annotations
 
-from scalelab import mailbox
-from scalelab.errors import LabError
+from dataclasses import dataclass
 
-SMTP_FAULTS = {"smtp_latency_ms": "latency_ms", "smtp_failure_rate": "failure_rate"}
+import redis
+
+from scalelab import mailbox, settings as settings_module
+from scalelab.errors import LabError, StackNotRunning
+
+REDIS_KEY = "scalelab:faults"  # the same key as broken_app/lab_faults.py
 
 
-def set_fault(name: str, value: float) -> dict[str, float]:
-    if name not in SMTP_FAULTS:
-        raise LabError(f"unknown fault {name!r}: choose one of {', '.join(SMTP_FAULTS)}")
-    mailbox.set_faults(**{SMTP_FAULTS[name]: value})
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    kind: type  # int, float or str
+    meaning: str
+
+
+FAULTS = {
+    fault.name: fault
+    for fault in (
+        Fault("smtp_latency_ms", int, "the email provider waits this long before it answers each message"),
+        Fault("smtp_failure_rate", float, "the share of messages (0 to 1) the email provider refuses with 451"),
+        Fault("db_latency_ms", int, "every matching SQL query sleeps this long in PostgreSQL first"),
+        Fault("db_latency_match", str, "db_latency_ms applies only to queries containing this text (empty: all)"),
+    )
+}
+SMTP_KEYS = {"smtp_latency_ms": "latency_ms", "smtp_failure_rate": "failure_rate"}
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(f"redis://{settings_module.load().address('redis')}/0", socket_timeout=5)
+
+
+def _parse(name: str, value: str | float):
+    if name not in FAULTS:
+        raise LabError(f"unknown fault {name!r}: choose one of {', '.join(FAULTS)}")
+    try:
+        return FAULTS[name].kind(value)
+    except ValueError:
+        kinds = {int: "a whole number", float: "a number"}
+        raise LabError(f"{name} takes {kinds[FAULTS[name].kind]}, not {value!r}") from None
+
+
+def set_fault(name: str, value: str | float) -> dict:
+    parsed = _parse(name, value)
+    if name in SMTP_KEYS:
+        mailbox.set_faults(**{SMTP_KEYS[name]: parsed})
+    else:
+        try:
+            _redis().hset(REDIS_KEY, name, str(parsed))
+        except redis.RedisError:
+            raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
     return current()
 
 
-def current() -> dict[str, float]:
+def current() -> dict:
     smtp = mailbox.faults()
-    return {name: smtp[key] for name, key in SMTP_FAULTS.items()}
+    try:
+        stored = {k.decode(): v.decode() for k, v in _redis().hgetall(REDIS_KEY).items()}
+    except redis.RedisError:
+        raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
+    values = {name: smtp[key] for name, key in SMTP_KEYS.items()}
+    for name in ("db_latency_ms", "db_latency_match"):
+        values[name] = FAULTS[name].kind(stored.get(name, FAULTS[name].kind()))
+    return values
 
 
-def clear() -> dict[str, float]:
+def clear() -> dict:
     mailbox.set_faults(latency_ms=0, failure_rate=0)
+    try:
+        _redis().delete(REDIS_KEY)
+    except redis.RedisError:
+        raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
     return current()

@@ -1,0 +1,57 @@
+"""The lab's fault switches inside Chirp: not part of Chirp's design, and no lab replaces this module.
+
+PostgreSQL has no knob that makes queries slow, so `scalelab fault db_latency_ms 200` stores the fault
+in the stack's Redis (hash `scalelab:faults`), and this module makes every query that matches
+`db_latency_match` (a piece of its SQL; empty matches all) sleep in PostgreSQL first, with
+`pg_sleep`. The query is then really slow where an operator looks: `pg_stat_activity` shows it
+active, `pg_stat_statements` counts its time, and the connection is held meanwhile.
+
+The switches are read at most once a second per process, so they cost nothing per query; if Redis
+is down, there is no fault rather than a failing app.
+"""
+
+import threading
+import time
+
+import redis
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+FAULTS_KEY = "scalelab:faults"
+REFRESH_S = 1.0
+
+
+class FaultSwitches:
+    def __init__(self, redis_url: str):
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        self.values: dict[str, str] = {}
+        self.read_at = 0.0
+        self.lock = threading.Lock()
+
+    def current(self) -> dict[str, str]:
+        with self.lock:
+            if time.monotonic() - self.read_at > REFRESH_S:
+                self.read_at = time.monotonic()
+                try:
+                    self.values = {k.decode(): v.decode() for k, v in self.redis.hgetall(FAULTS_KEY).items()}
+                except redis.RedisError:
+                    self.values = {}
+            return self.values
+
+
+_switches: FaultSwitches | None = None
+
+
+def init_app(app) -> None:
+    global _switches
+    _switches = FaultSwitches(app.config["REDIS_URL"])
+
+
+# On the Engine class, once, so it applies to whatever engine db.py (or a lab's solution) creates.
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def slow_down(conn, cursor, statement, parameters, context, executemany):
+    faults = _switches.current() if _switches else {}
+    latency_ms = int(faults.get("db_latency_ms", 0) or 0)
+    if latency_ms > 0 and not executemany and faults.get("db_latency_match", "") in statement:
+        statement = f"SELECT pg_sleep({latency_ms / 1000:.3f}); {statement}"
+    return statement, parameters
