@@ -6,6 +6,7 @@ Every problem the user can fix ends the command with one line naming the fix (se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
@@ -143,6 +144,148 @@ def cmd_load(args) -> int:
     return 0
 
 
+# --- The lab verbs: check, solve, reset, hint, fault, mail ------------------------------------------
+
+
+def cmd_check(args) -> int:
+    from scalelab import catalogue
+    from scalelab.checks import runner
+
+    lab = catalogue.find(args.lab)
+    # With --json, stdout carries the JSON object only: whatever a check prints goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = runner.run(lab, settings_module.load())
+    runner.record(lab, result)
+    if args.json:
+        print(json.dumps(runner.as_json(lab, result), default=str))
+    else:
+        print(runner.describe(lab, result))
+    return 0 if result.passed else 1
+
+
+def cmd_solve(args) -> int:
+    from scalelab import catalogue, labs
+
+    lab = catalogue.find(args.lab)
+    outcome = labs.solve(lab)
+    print(f"solve lab {lab.alias} ({lab.title}):")
+    labs.report(outcome, REPO, print)
+    labs.restart_apps(outcome, _running_mode() or "native", settings_module.load(), print)
+    print(f"now `scalelab check {lab.alias}` should pass; `scalelab reset {lab.alias}` brings the broken version back")
+    return 0
+
+
+def cmd_reset(args) -> int:
+    from scalelab import catalogue, labs
+
+    if args.all == bool(args.lab):
+        raise LabError("name one lab or --all: `scalelab reset 1` or `scalelab reset --all`")
+    every = catalogue.all_labs()
+    selected = every if args.all else [catalogue.find(args.lab)]
+    outcome = labs.reset(selected, every)
+    print("reset every lab:" if args.all else f"reset lab {selected[0].alias} ({selected[0].title}):")
+    labs.report(outcome, REPO, print)
+    if not outcome.changes and not outcome.problems:
+        print("nothing to reset: this lab has no broken modules")
+    elif not outcome.changed_paths and not outcome.problems:
+        print("nothing to reset: every module is as in git")
+    labs.restart_apps(outcome, _running_mode() or "native", settings_module.load(), print)
+    if outcome.problems:
+        # Everything else was reset; the first problem is the one to fix (the others are alike).
+        more = f" (and {len(outcome.problems) - 1} more like it)" if len(outcome.problems) > 1 else ""
+        raise LabError(outcome.problems[0] + more)
+    return 0
+
+
+def cmd_hint(args) -> int:
+    from scalelab import catalogue, labs
+
+    lab = catalogue.find(args.lab)
+    try:
+        level = int(args.level)
+    except ValueError:
+        raise LabError(f"--level takes a number: `scalelab hint {lab.alias} --level 2`") from None
+    print(labs.hint(lab, level))
+    return 0
+
+
+def _fault_value(name: str, text: str) -> str:
+    """Bounds that faults.py leaves to the email provider, checked here for a clearer message."""
+    from scalelab import faults
+
+    if faults.FAULTS[name].kind is str:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise LabError(f"{text!r} is not a number: give one, e.g. `scalelab fault {name} {_example(name)}`") from None
+    if name.endswith("_rate") and not 0 <= value <= 1:
+        raise LabError(f"{name} is a share: give a number from 0 to 1, e.g. `scalelab fault {name} 0.2`")
+    if value < 0:
+        raise LabError(f"{name} cannot be negative: give 0 or more, e.g. `scalelab fault {name} {_example(name)}`")
+    return text
+
+
+def _example(name: str) -> str:
+    from scalelab import faults
+
+    kind = faults.FAULTS[name].kind
+    return "0.2" if kind is float else "1000" if kind is int else "'FROM posts'"
+
+
+def _print_faults(current: dict) -> None:
+    from scalelab import faults
+
+    shown = {name: json.dumps(value) for name, value in current.items()}
+    name_width = max(len(name) for name in shown)
+    value_width = max(len(value) for value in shown.values())
+    for name, value in shown.items():
+        meaning = faults.FAULTS[name].meaning if name in faults.FAULTS else ""
+        print(f"  {name:<{name_width}}  {value:<{value_width}}  {meaning}".rstrip())
+
+
+def cmd_fault(args) -> int:
+    from scalelab import faults
+
+    if args.name in ("list", "clear"):
+        if args.value is not None:
+            raise LabError(f"`scalelab fault {args.name}` takes no value: run it alone")
+        current = faults.current() if args.name == "list" else faults.clear()
+        print("faults now:" if args.name == "clear" else "faults:")
+        _print_faults(current)
+        return 0
+    if args.name not in faults.FAULTS:
+        raise LabError(f"unknown fault {args.name!r}: choose one of {', '.join(faults.FAULTS)} (or list, clear)")
+    if args.value is None:
+        raise LabError(f"give {args.name} a value: `scalelab fault {args.name} {_example(args.name)}`")
+    current = faults.set_fault(args.name, _fault_value(args.name, args.value))
+    print("faults now:")
+    _print_faults(current)
+    print("`scalelab fault clear` removes them all")
+    return 0
+
+
+def cmd_mail(args) -> int:
+    from datetime import datetime
+
+    from scalelab import mailbox
+
+    messages = mailbox.messages()
+    total = len(messages)
+    if args.last is not None:
+        messages = messages[-args.last :] if args.last > 0 else []
+    if args.json:
+        print(json.dumps(messages))
+        return 0
+    for message in messages:
+        when = datetime.fromtimestamp(message["time"]).strftime("%Y-%m-%d %H:%M:%S")
+        to = ", ".join(message["to"])
+        print(f"{when}  to {to}  {message['subject']!r}  Message-ID {message['message_id'] or '-'}")
+    shown = f"the last {len(messages)} of " if len(messages) < total else ""
+    print(f"{shown}{total} message{'s' if total != 1 else ''} delivered")
+    return 0
+
+
 def cmd_system_packages(args) -> int:
     packages.ensure(for_tests=args.for_tests)
     print("system packages: all present")
@@ -183,6 +326,35 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--seed", type=int, default=42, help="the same seed sends the same requests")
     load.add_argument("--json", action="store_true", help="print the summary as JSON")
     load.set_defaults(func=cmd_load)
+
+    check = verbs.add_parser("check", help="grade a lab on the running stack (exit 0 pass, 1 fail, 2 could not run)")
+    check.add_argument("lab", help="the lab's number or id")
+    check.add_argument("--json", action="store_true", help="print {lab, passed, measurements, reasons}")
+    check.set_defaults(func=cmd_check)
+
+    solve = verbs.add_parser("solve", help="apply a lab's solution (and the labs it builds on), then restart the app")
+    solve.add_argument("lab", help="the lab's number or id")
+    solve.set_defaults(func=cmd_solve)
+
+    reset = verbs.add_parser("reset", help="put a lab's broken modules back as in git (your edits are backed up)")
+    reset.add_argument("lab", nargs="?", help="the lab's number or id")
+    reset.add_argument("--all", action="store_true", help="every lab's modules")
+    reset.set_defaults(func=cmd_reset)
+
+    hint = verbs.add_parser("hint", help="a hint for a lab; --level 2 and 3 say more")
+    hint.add_argument("lab", help="the lab's number or id")
+    hint.add_argument("--level", default="1", help="1 is a nudge, the last nearly the answer")
+    hint.set_defaults(func=cmd_hint)
+
+    fault = verbs.add_parser("fault", help="inject a fault into the running stack: NAME VALUE, list or clear")
+    fault.add_argument("name", metavar="NAME", help="a fault (see `scalelab fault list`), list or clear")
+    fault.add_argument("value", nargs="?", metavar="VALUE")
+    fault.set_defaults(func=cmd_fault)
+
+    mail = verbs.add_parser("mail", help="the messages the email provider delivered")
+    mail.add_argument("--json", action="store_true", help="print the list as JSON")
+    mail.add_argument("--last", type=int, metavar="N", help="only the N most recent")
+    mail.set_defaults(func=cmd_mail)
 
     packages_verb = verbs.add_parser(
         "system-packages", help="install the Debian packages native mode needs (apt-get as root, else the command)"

@@ -19,11 +19,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-from nbformat.warnings import MissingIDFieldWarning
+from typing import TYPE_CHECKING
 
 from scalelab.errors import LabError
 from scalelab.paths import REPO
+
+if TYPE_CHECKING:
+    import nbformat
 
 SOURCE_DIR = REPO / "solutions" / "notebooks"
 LEARNER_DIR = REPO / "notebooks"
@@ -82,6 +84,10 @@ def build(check: bool = False, source_dir: Path = SOURCE_DIR, learner_dir: Path 
 
 def learner_text(source: Path) -> str:
     """The learner copy of the solution notebook at `source`, as the exact text of its file."""
+    # Imported here: nbformat takes seconds to import, and every other `scalelab` verb would pay it.
+    import nbformat
+    from nbformat.warnings import MissingIDFieldWarning
+
     try:
         # nbformat gives a cell without an id a random one; that would make every build differ.
         with warnings.catch_warnings():

@@ -1,0 +1,90 @@
+"""Every lab's check FAILS on the broken app and PASSES after `scalelab solve`, on the real stack.
+
+It runs for each lab of labs/labs.toml that is `available` and has a solution overlay
+(solutions/<id>/), so each lab joins as it lands. A lab with no overlay has no broken side to fail
+on: Lab 0 ("Meet Chirp") is such a lab, and its check passing on the healthy stack is tested with
+that lab, not here. test_the_harness_covers_every_available_lab_with_a_broken_side makes sure no other
+lab is left out that way: while no lab has landed, the parametrized test has nothing to run.
+
+For each lab, as the learner would run it:
+  1. `scalelab reset --all`, then `scalelab solve` each lab it requires, then `scalelab reset LAB`:
+     the app is broken in this lab's way only, so a failing check is about this lab;
+  2. `scalelab check LAB --json` exits 1, with at least one reason;
+  3. `scalelab solve LAB`, then `scalelab check LAB --json` exits 0;
+  4. always, even when a step fails: `scalelab reset --all`. `reset LAB` alone would leave solved the
+     labs that `solve` applied first, and the working tree must end as git has it.
+solve and reset restart app1 and app2 when broken_app/ changes. Uncommitted edits to lab modules in
+this checkout are saved under .lab/backups/ first (the verbs print where), never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from scalelab import catalogue
+from scalelab.paths import REPO
+
+SOLVABLE = [lab for lab in catalogue.all_labs() if lab.available and lab.overlay()]
+# A check drives real load; a slow laptop needs minutes.
+CHECK_TIMEOUT_S = 1800
+
+
+def scalelab(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
+    # Shown by pytest when the test fails: what each verb said.
+    print(f"$ scalelab {' '.join(args)}  -> exit {result.returncode}\n{result.stdout}{result.stderr}")
+    return result
+
+
+def check(lab_id: str) -> tuple[int, dict]:
+    result = scalelab("check", lab_id, "--json", timeout=CHECK_TIMEOUT_S)
+    assert result.returncode in (0, 1), f"the check of {lab_id} could not run: {result.stderr.strip()}"
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.mark.wall
+@pytest.mark.parametrize("lab", SOLVABLE, ids=lambda lab: lab.id)
+def test_check_fails_on_the_broken_app_and_passes_after_solve(lab, running_stack):
+    try:
+        assert scalelab("reset", "--all").returncode == 0
+        for required in lab.requires:
+            assert scalelab("solve", required).returncode == 0
+        assert scalelab("reset", lab.id).returncode == 0
+
+        code, report = check(lab.id)
+        assert (code, report["passed"]) == (1, False), f"the check of {lab.id} passes on the broken app: {report}"
+        assert report["reasons"], f"the check of {lab.id} fails without saying why: {report}"
+
+        assert scalelab("solve", lab.id).returncode == 0
+        code, report = check(lab.id)
+        assert (code, report["passed"]) == (0, True), f"the check of {lab.id} fails after solve: {report['reasons']}"
+    finally:
+        restored = scalelab("reset", "--all")
+    assert restored.returncode == 0, restored.stderr
+
+
+def test_the_harness_covers_every_available_lab_with_a_broken_side():
+    """Worked out from labs.toml and solutions/ directly, not through the catalogue code above."""
+    with open(REPO / "labs" / "labs.toml", "rb") as file:
+        tables = tomllib.load(file)["lab"]
+    available = {table["id"]: table for table in tables if table["available"]}
+
+    def has_overlay(lab_id: str) -> bool:
+        folder = REPO / "solutions" / lab_id
+        return any(
+            path.is_file() and not catalogue.IGNORED_PARTS & set(path.relative_to(folder).parts)
+            for path in folder.rglob("*")
+        )
+
+    without_overlay = {lab_id for lab_id in available if not has_overlay(lab_id)}
+    assert {lab.id for lab in SOLVABLE} == available.keys() - without_overlay
+    # The only reason to leave an available lab out: it has no broken modules (like Lab 0).
+    left_out = {lab_id: available[lab_id]["modules"] for lab_id in without_overlay if available[lab_id]["modules"]}
+    assert not left_out, f"available labs with broken modules but no solutions/<id>/ overlay: {left_out}"
