@@ -6,6 +6,11 @@ class LabError(Exception):
 
     exit_code = 1
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython (JupyterLab) calls this instead of printing a traceback: a notebook cell shows
+        # the one line, as the command line does.
+        return [f"{type(self).__name__}: {self}"]
+
 
 class StackNotRunning(LabError):
     """The stack (or the part of it a command needs) is not up."""

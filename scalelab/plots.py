@@ -153,7 +153,9 @@ def _latency_axis(axes: Axes) -> None:
 def _error_panel(axes: Axes, xs, error_rate, *, color: str, label: str, style: str = "o-") -> None:
     axes.plot(xs, error_rate, style, color=color, label=label)
     axes.yaxis.set_major_formatter(PercentFormatter(xmax=1))
-    axes.set_ylim(bottom=0)
+    # From 0 up to the highest error rate of every run drawn so far, so a second run is not cut off.
+    highest = max(float(pd.Series(line.get_ydata(), dtype=float).max(skipna=True) or 0) for line in axes.get_lines())
+    axes.set_ylim(0, max(highest, 0.01) * 1.1)
     axes.set_ylabel("errors")
 
 

@@ -61,3 +61,13 @@ def test_before_after_overlays_both_runs(make_ramp, save, x, xlabel):
     assert labels(errors) == ["broken: errors", "fixed: errors"]
     assert errors.get_xlabel() == xlabel
     save(figure, f"before_after_{x}")
+
+
+def test_before_after_shows_the_second_runs_errors_even_when_the_first_had_none(ramp, make_ramp, save):
+    calm = make_ramp(error_rate=lambda users: 0.0)
+    figure = plots.before_after(calm, ramp)
+    errors = figure.axes[1]
+    highest = max(line.get_ydata().max() for line in errors.get_lines())
+    assert highest > 0.2  # the ramp's errors reach 35% at 1,000 users
+    assert errors.get_ylim()[0] == 0 and errors.get_ylim()[1] >= highest
+    save(figure, "before_after_errors")
