@@ -209,30 +209,6 @@ def cmd_hint(args) -> int:
     return 0
 
 
-def _fault_value(name: str, text: str) -> str:
-    """Bounds that faults.py leaves to the email provider, checked here for a clearer message."""
-    from scalelab import faults
-
-    if faults.FAULTS[name].kind is str:
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise LabError(f"{text!r} is not a number: give one, e.g. `scalelab fault {name} {_example(name)}`") from None
-    if name.endswith("_rate") and not 0 <= value <= 1:
-        raise LabError(f"{name} is a share: give a number from 0 to 1, e.g. `scalelab fault {name} 0.2`")
-    if value < 0:
-        raise LabError(f"{name} cannot be negative: give 0 or more, e.g. `scalelab fault {name} {_example(name)}`")
-    return text
-
-
-def _example(name: str) -> str:
-    from scalelab import faults
-
-    kind = faults.FAULTS[name].kind
-    return "0.2" if kind is float else "1000" if kind is int else "'FROM posts'"
-
-
 def _print_faults(current: dict) -> None:
     from scalelab import faults
 
@@ -257,8 +233,8 @@ def cmd_fault(args) -> int:
     if args.name not in faults.FAULTS:
         raise LabError(f"unknown fault {args.name!r}: choose one of {', '.join(faults.FAULTS)} (or list, clear)")
     if args.value is None:
-        raise LabError(f"give {args.name} a value: `scalelab fault {args.name} {_example(args.name)}`")
-    current = faults.set_fault(args.name, _fault_value(args.name, args.value))
+        raise LabError(f"give {args.name} a value: `scalelab fault {args.name} {faults.FAULTS[args.name].example}`")
+    current = faults.set_fault(args.name, args.value)
     print("faults now:")
     _print_faults(current)
     print("`scalelab fault clear` removes them all")

@@ -22,15 +22,17 @@ class Fault:
     name: str
     kind: type  # int, float or str
     meaning: str
+    example: str
+    maximum: float | None = None  # numbers are never negative
 
 
 FAULTS = {
     fault.name: fault
     for fault in (
-        Fault("smtp_latency_ms", int, "the email provider waits this long before it answers each message"),
-        Fault("smtp_failure_rate", float, "the share of messages (0 to 1) the email provider refuses with 451"),
-        Fault("db_latency_ms", int, "every matching SQL query sleeps this long in PostgreSQL first"),
-        Fault("db_latency_match", str, "db_latency_ms applies only to queries containing this text (empty: all)"),
+        Fault("smtp_latency_ms", int, "the email provider waits this long before it answers each message", "1000"),
+        Fault("smtp_failure_rate", float, "the share of messages (0 to 1) the email provider refuses with 451", "0.2", 1),
+        Fault("db_latency_ms", int, "every matching SQL query sleeps this long in PostgreSQL first", "200"),
+        Fault("db_latency_match", str, "db_latency_ms applies only to queries containing this text (empty: all)", "'FROM posts'"),
     )
 }
 SMTP_KEYS = {"smtp_latency_ms": "latency_ms", "smtp_failure_rate": "failure_rate"}
@@ -41,13 +43,22 @@ def _redis() -> redis.Redis:
 
 
 def _parse(name: str, value: str | float):
+    """The fault's value in its own type, or a one-line error with an example."""
     if name not in FAULTS:
         raise LabError(f"unknown fault {name!r}: choose one of {', '.join(FAULTS)}")
+    fault = FAULTS[name]
+    example = f"e.g. `scalelab fault {name} {fault.example}`"
+    if fault.kind is str:
+        return str(value)
+    kinds = {int: "a whole number", float: "a number"}
     try:
-        return FAULTS[name].kind(value)
+        parsed = fault.kind(value)
     except ValueError:
-        kinds = {int: "a whole number", float: "a number"}
-        raise LabError(f"{name} takes {kinds[FAULTS[name].kind]}, not {value!r}") from None
+        raise LabError(f"{name} takes {kinds[fault.kind]}, not {value!r}: {example}") from None
+    if parsed < 0 or (fault.maximum is not None and parsed > fault.maximum):
+        upper = f"up to {fault.maximum:g}" if fault.maximum is not None else "or more"
+        raise LabError(f"{name} must be 0 {upper}, not {value!r}: {example}")
+    return parsed
 
 
 def set_fault(name: str, value: str | float) -> dict:

@@ -320,10 +320,10 @@ def test_fault_set_list_clear_round_trip(faults_restored):
     [
         (("fault", "db_latency"), "unknown fault 'db_latency': choose one of smtp_latency_ms, smtp_failure_rate, "),
         (("fault", "smtp_latency_ms"), "give smtp_latency_ms a value: `scalelab fault smtp_latency_ms 1000`"),
-        (("fault", "smtp_latency_ms", "1s"), "'1s' is not a number"),
+        (("fault", "smtp_latency_ms", "1s"), "smtp_latency_ms takes a whole number, not '1s'"),
         (("fault", "db_latency_ms", "2.5"), "db_latency_ms takes a whole number, not '2.5'"),
-        (("fault", "db_latency_ms", "-5"), "give 0 or more"),
-        (("fault", "smtp_failure_rate", "1.5"), "give a number from 0 to 1"),
+        (("fault", "db_latency_ms", "-5"), "must be 0 or more"),
+        (("fault", "smtp_failure_rate", "1.5"), "must be 0 up to 1"),
         (("fault", "clear", "0"), "takes no value"),
     ],
 )
