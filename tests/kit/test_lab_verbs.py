@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import smtplib
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -362,7 +364,14 @@ def test_mail_lists_the_welcome_email_of_a_real_signup(lab_settings, running_sta
     assert human.splitlines()[-1].endswith("messages delivered")
 
 
-def test_mail_last_n(running_stack):
+def test_mail_last_n(lab_settings, running_stack):
+    # At least three messages, so that "the last 2" is a part of them even on a fresh stack.
+    for n in range(3):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "t@chirp.test", "u@chirp.test", f"last-n {n}"
+        message.set_content("x")
+        with smtplib.SMTP("127.0.0.1", lab_settings.port("SMTP"), timeout=10) as smtp:
+            smtp.send_message(message)
     assert len(json.loads(scalelab("mail", "--json", "--last", "1").stdout)) == 1
     human = scalelab("mail", "--last", "2").stdout.splitlines()
     assert len(human) == 3 and human[-1].startswith("the last 2 of ")
