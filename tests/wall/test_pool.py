@@ -7,30 +7,28 @@ from __future__ import annotations
 
 import collections
 import re
-import threading
-import time
 import uuid
 
-import psycopg2
 import pytest
 
 from scalelab import faults
 from scalelab.clients import closed_loop, signup_sender
+from scalelab.pg import ConnectionSampler
 
 pytestmark = pytest.mark.wall
 
 
-def sample_connections(settings, stop: threading.Event, samples: list[collections.Counter]) -> None:
-    """Every second: the app's connections to PostgreSQL, by state (what pg_stat_activity shows an operator)."""
-    conn = psycopg2.connect(settings.postgres_url("postgres"))
-    conn.autocommit = True
+def slow_signup_wave(settings, email_ms: int, clients: int, seconds: float):
+    """Signups while the email provider takes email_ms per message; Chirp's PostgreSQL connections
+    are sampled meanwhile. Returns the HTTP statuses and the sampler."""
+    sampler = ConnectionSampler(settings, interval_s=1.0)
+    faults.set_fault("smtp_latency_ms", email_ms)
     try:
-        while not stop.wait(1.0):
-            with conn.cursor() as cur:
-                cur.execute("SELECT state, count(*) FROM pg_stat_activity WHERE usename = 'chirp' GROUP BY state")
-                samples.append(collections.Counter(dict(cur.fetchall())))
+        with sampler.running():
+            outcomes = closed_loop(signup_sender(settings.app_url, uuid.uuid4().hex[:8]), clients, seconds)
     finally:
-        conn.close()
+        faults.clear()
+    return collections.Counter(o.status for o in outcomes), sampler
 
 
 def test_the_default_pool_times_out_while_postgres_idles(lab_settings, no_faults, app_logs):
@@ -38,25 +36,14 @@ def test_the_default_pool_times_out_while_postgres_idles(lab_settings, no_faults
     # signups hold all 15 connections for 20 s each, and the other 17 of its 32 threads queue for
     # them: 15 get a connection after one round (20 s), the last 2 only after two rounds (40 s),
     # which is past the pool's 30 s timeout, so they fail with the pool's error.
-    faults.set_fault("smtp_latency_ms", 20_000)
-    stop, samples = threading.Event(), []
-    sampler = threading.Thread(target=sample_connections, args=(lab_settings, stop, samples))
-    sampler.start()
-    try:
-        outcomes = closed_loop(signup_sender(lab_settings.app_url, uuid.uuid4().hex[:8]), clients=160, seconds=35)
-    finally:
-        faults.clear()
-        stop.set()
-        sampler.join()
-    statuses = collections.Counter(o.status for o in outcomes)
+    statuses, sampler = slow_signup_wave(lab_settings, email_ms=20_000, clients=160, seconds=35)
     assert statuses[500] > 0, statuses
-    log = app_logs()
-    assert "QueuePool limit of size 5 overflow 10 reached" in log
+    assert "QueuePool limit of size 5 overflow 10 reached" in app_logs()
     # PostgreSQL was not the bottleneck: while the pool ran dry, the app's connections sat
     # "idle in transaction" (waiting for the email), and hardly any ran a query.
-    busiest = max(samples, key=lambda counts: sum(counts.values()))
-    assert busiest["idle in transaction"] >= 40, samples
-    assert busiest["active"] <= 5, samples
+    busiest = max(sampler.samples, key=lambda sample: sample.server_connections).by_state
+    assert busiest.get("idle in transaction", 0) >= 40, sampler.samples
+    assert busiest.get("active", 0) <= 5, sampler.samples
 
 
 def test_more_workers_exhaust_postgres_connections(lab_settings, no_faults, app_logs, apps_started_with):
@@ -67,23 +54,12 @@ def test_more_workers_exhaust_postgres_connections(lab_settings, no_faults, app_
     # each connection busy long enough for the pools to fill up.
     max_connections = int(lab_settings["POSTGRES_MAX_CONNECTIONS"])
     assert 2 * 8 * 15 > max_connections
-    stop, samples = threading.Event(), []
     with apps_started_with(WEB_CONCURRENCY="8"):
-        faults.set_fault("smtp_latency_ms", 5_000)
-        sampler = threading.Thread(target=sample_connections, args=(lab_settings, stop, samples))
-        sampler.start()
-        try:
-            outcomes = closed_loop(signup_sender(lab_settings.app_url, uuid.uuid4().hex[:8]), clients=400, seconds=15)
-        finally:
-            faults.clear()
-            stop.set()
-            sampler.join()
+        statuses, sampler = slow_signup_wave(lab_settings, email_ms=5_000, clients=400, seconds=15)
         log = app_logs()
-    statuses = collections.Counter(o.status for o in outcomes)
     assert statuses[500] > 0, statuses
     # PostgreSQL keeps its last superuser_reserved_connections (3) for administrators, so an app
     # usually meets that limit first; "sorry, too many clients already" is the same wall when the
     # reserve is gone too.
     assert re.search(r"sorry, too many clients already|remaining connection slots are reserved", log)
-    peak = max(sum(counts.values()) for counts in samples)
-    assert peak >= 0.9 * (max_connections - 3), (peak, samples)
+    assert sampler.peak_server_connections >= 0.9 * (max_connections - 3), sampler.samples
