@@ -248,7 +248,9 @@ def reset(selected: list[Lab], labs: list[Lab] | None = None) -> Outcome:
     require_git(repo)
     paths: list[str] = []
     for lab in selected:
-        paths += [path for path in (*lab.modules, *lab.overlay()) if path not in paths]
+        for path in (*lab.modules, *lab.overlay()):
+            if path not in paths:  # a module is usually in the overlay too: list it once
+                paths.append(path)
     outcome, backups = Outcome(), Backups(repo)
     for path in paths:
         original = pristine(repo, path)

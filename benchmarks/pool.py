@@ -1,0 +1,218 @@
+"""Lab 1 before and after, measured in one run: Chirp scaled out the naive way, broken and then fixed.
+
+    .venv/bin/python benchmarks/pool.py                  # 300 signing up + 50 reading, 20 s, email at 2 s
+    .venv/bin/python benchmarks/pool.py --signups 200 --seconds 30
+
+Both app instances run 8 gunicorn workers each (WEB_CONCURRENCY=8: the scale-out of the lab's
+section 2), each worker with 32 threads. For 20 s, 300 clients sign up while 50 read the public feed,
+each sending its next request as soon as the last one is answered (scalelab.clients), and the email
+provider takes 2 s per message. First on the broken app: its 16 pools may open 16 x 15 = 240
+connections, and PostgreSQL refuses them past max_connections. Then `scalelab solve 1`, and the same
+run on the fixed app, whose pools go through PgBouncer. The fixed gunicorn.conf.py gives a worker as
+many threads as its pool has connections (CHIRP_DB_POOL_SIZE, 8 by default); the fixed run sets it to
+32, so that both runs have the same 512 threads and only the connections differ. (With 8 threads per
+worker, the signups, which still wait for their email inside the request, take the threads the feed
+readers need: that is Lab 3's failure, not this one's.)
+
+It prints, for both runs, each endpoint's p95 and error rate with the ratio broken / fixed (above 1:
+the fix did better), the peak of Chirp's connections in PostgreSQL, and what the failures were.
+
+Expected on 2 cores: the broken run fails a large share of its signups ("remaining connection slots
+are reserved", "too many clients"); the fixed run fails none, and PostgreSQL carries at most
+PgBouncer's pool. Signup latency is high in both runs: a signup hashes a password (about 0.1 s of CPU)
+and waits 2 s for the email inside the request, and the closed-loop clients keep 2 cores busy on
+purpose.
+
+Needs the native stack (`make up`) and Lab 1's modules as in git: it refuses to run over your edits.
+It changes the stack while it runs and puts it back at the end, even when it fails or is interrupted:
+`scalelab reset 1`, app1 and app2 restarted with their usual settings, faults cleared. About 3
+minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import requests
+
+from scalelab import applogs, catalogue, faults, labs, settings as settings_module
+from scalelab.clients import Outcome, closed_loop, feed_reader, percentile, signup_sender
+from scalelab.errors import LabError
+from scalelab.load import require_app
+from scalelab.native import stack
+from scalelab.paths import REPO, STATE
+from scalelab.pg import ConnectionSampler
+
+LAB = "1"
+APPS = ["app1", "app2"]
+# How each failure shows in the app's log (one `ERROR` line per failed request).
+ERROR_KINDS = {
+    "PostgreSQL refused the connection": r"remaining connection slots are reserved|too many clients already",
+    "timed out waiting for a pooled connection": r"QueuePool limit|TimeoutError",
+}
+
+
+def scalelab(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    if result.returncode != 0:
+        raise LabError(f"`scalelab {' '.join(args)}` failed (exit {result.returncode}): {(result.stdout + result.stderr).strip()}")
+    return result.stdout
+
+
+def require_pristine_modules() -> None:
+    """Refuse to run over the learner's edits: solve and reset would replace them (with a backup)."""
+    lab = catalogue.find(LAB)
+    labs.require_git(REPO)
+    changed = [path for path in lab.modules if (REPO / path).read_bytes() != labs.pristine(REPO, path)]
+    if changed:
+        raise LabError(
+            f"{', '.join(changed)} differ from git: this benchmark solves and resets lab 1, so commit or "
+            "stash your edits first (or run `scalelab reset 1`, which saves them under .lab/backups/)"
+        )
+
+
+def restart_apps(settings, env: dict[str, str] | None = None) -> None:
+    """Restart app1 and app2 (with extra environment), and wait until every worker has answered."""
+    since = datetime.now(timezone.utc)
+    stack.restart(APPS, settings, extra_env=env)
+    expected = len(APPS) * int((env or {}).get("WEB_CONCURRENCY", 2))
+    deadline = time.monotonic() + 60
+    answered = 0
+    while answered < expected and time.monotonic() < deadline:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            list(pool.map(lambda _: requests.get(f"{settings.app_url}/healthz", timeout=30), range(64)))
+        pids = applogs.grep(r"pid=\d+ GET /healthz", since=since).line.str.extract(r"pid=(\d+)")[0]
+        answered = pids.nunique()
+    if answered < expected:
+        print(f"  warning: only {answered} of {expected} workers answered within a minute", flush=True)
+
+
+def summarize(outcomes: list[Outcome]) -> dict:
+    failed = sum(outcome.status >= 500 or outcome.status == 0 for outcome in outcomes)
+    return {
+        "requests": len(outcomes),
+        "failed": failed,
+        "error_rate": failed / len(outcomes) if outcomes else 0.0,
+        "p95_ms": percentile([outcome.seconds for outcome in outcomes], 95) * 1000 if outcomes else float("nan"),
+        "statuses": collections.Counter(outcome.status for outcome in outcomes),
+    }
+
+
+def measure(label: str, settings, args, env: dict[str, str]) -> dict:
+    print(f"{label}: restarting app1 and app2 with {args.workers} workers each…", flush=True)
+    restart_apps(settings, {"WEB_CONCURRENCY": str(args.workers), **env})
+    print(
+        f"{label}: {args.signups} clients signing up and {args.readers} reading the feed for {args.seconds:g} s, "
+        f"the email provider at {args.email_ms} ms…",
+        flush=True,
+    )
+    sampler = ConnectionSampler(settings)
+    signups: list[Outcome] = []
+    started_at = datetime.now(timezone.utc)
+    started = time.monotonic()
+    faults.set_fault("smtp_latency_ms", args.email_ms)
+    try:
+        with sampler.running():
+            wave = threading.Thread(
+                target=lambda: signups.extend(
+                    closed_loop(signup_sender(settings.app_url, uuid.uuid4().hex[:8]), args.signups, args.seconds)
+                )
+            )
+            wave.start()
+            reads = closed_loop(feed_reader(settings.app_url), args.readers, args.seconds)
+            wave.join()
+    finally:
+        faults.set_fault("smtp_latency_ms", 0)
+    logged = applogs.grep(r"ERROR ", since=started_at).line
+    kinds = {kind: int(logged.str.contains(pattern).sum()) for kind, pattern in ERROR_KINDS.items()}
+    kinds["other"] = len(logged) - sum(kinds.values())
+    return {
+        "label": label,
+        "seconds": time.monotonic() - started,
+        "feed": summarize(reads),
+        "signup": summarize(signups),
+        "all": summarize(reads + signups),
+        "peak_connections": sampler.peak_server_connections,
+        "peak_direct": sampler.peak_direct,
+        "logged_errors": kinds,
+    }
+
+
+def ratio(before: float, after: float) -> str:
+    if after == 0:
+        return "n/a (0 after)" if before else "-"
+    return f"{before / after:.1f}x"
+
+
+def report(before: dict, after: dict, pool_size: int) -> None:
+    rows = []
+    for endpoint in ("feed", "signup", "all"):
+        b, a = before[endpoint], after[endpoint]
+        rows.append((f"{endpoint} p95", f"{b['p95_ms']:,.0f} ms", f"{a['p95_ms']:,.0f} ms", ratio(b["p95_ms"], a["p95_ms"])))
+        rows.append((f"{endpoint} errors", f"{b['error_rate']:.1%}", f"{a['error_rate']:.1%}", ratio(b["error_rate"], a["error_rate"])))
+        rows.append((f"{endpoint} requests", f"{b['requests']:,}", f"{a['requests']:,}", ""))
+    rows.append(("peak PostgreSQL conns", str(before["peak_connections"]), str(after["peak_connections"]), ""))
+    rows.append(("  of them not via PgBouncer", str(before["peak_direct"]), str(after["peak_direct"]), ""))
+    rows.append(("run time", f"{before['seconds']:.0f} s", f"{after['seconds']:.0f} s", ""))
+    print(f"\n{'':<28}{'broken':>14}{'fixed':>14}{'broken/fixed':>16}")
+    for name, b, a, r in rows:
+        print(f"{name:<28}{b:>14}{a:>14}{r:>16}")
+    print(f"\n(PgBouncer's pool: {pool_size} server connections)")
+    for run in (before, after):
+        statuses = ", ".join(f"{status or 'no answer'} x{count}" for status, count in sorted(run["all"]["statuses"].items()))
+        kinds = ", ".join(f"{kind} x{count}" for kind, count in run["logged_errors"].items() if count) or "none"
+        print(f"{run['label']}: HTTP statuses {statuses}; errors in the app's log: {kinds}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signups", type=int, default=300, help="clients signing up (default 300)")
+    parser.add_argument("--readers", type=int, default=50, help="clients reading the feed (default 50)")
+    parser.add_argument("--seconds", type=float, default=20, help="how long the clients send requests (default 20)")
+    parser.add_argument("--email-ms", type=int, default=2000, help="the email provider's latency (default 2000)")
+    parser.add_argument("--workers", type=int, default=8, help="gunicorn workers per instance (default 8)")
+    parser.add_argument(
+        "--threads", type=int, default=32,
+        help="threads (and pooled connections) per worker of the fixed app, CHIRP_DB_POOL_SIZE (default 32, as the broken app)",
+    )
+    args = parser.parse_args()
+
+    settings = settings_module.load()
+    mode_file = STATE / "mode"
+    if mode_file.exists() and mode_file.read_text().strip() != "native":
+        raise LabError("this benchmark restarts the app instances of the native stack: run it with `scalelab up --native`")
+    require_app(settings.app_url)
+    require_pristine_modules()
+    pool_size = int(settings["PGBOUNCER_POOL_SIZE"])
+    faults.clear()
+    try:
+        before = measure("broken", settings, args, {})
+        print("applying the reference fix: scalelab solve 1…", flush=True)
+        scalelab("solve", LAB)
+        after = measure("fixed", settings, args, {"CHIRP_DB_POOL_SIZE": str(args.threads)})
+    finally:
+        print("putting the stack back: faults cleared, scalelab reset 1, usual app settings…", flush=True)
+        faults.clear()
+        restarted = "restarting app1 and app2" in scalelab("reset", LAB)
+        if not restarted:
+            stack.restart(APPS, settings)
+    report(before, after, pool_size)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except LabError as error:
+        print(f"benchmarks/pool.py: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
