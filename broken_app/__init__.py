@@ -9,7 +9,7 @@ logs.py (Lab 4).
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import api, auth, config, db, errors, lab_faults, logs, pages, sessions, uploads
+from . import api, auth, config, db, errors, lab_faults, logs, pages, schema, sessions, uploads
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     logs.init_app(app)  # first, so that its timer covers the whole request
     errors.init_app(app)
     db.init_app(app)
+    schema.init_app(app)
     app.before_request(auth.load_logged_in_user)
     app.after_request(add_served_by)
     app.register_blueprint(api.bp)

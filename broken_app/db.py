@@ -17,11 +17,8 @@ session-level SET: both would break behind PgBouncer in transaction pooling mode
 """
 
 import threading
-from importlib import resources
 
-import click
 from flask import current_app, g
-from flask.cli import with_appcontext
 from sqlalchemy import Connection, Engine, create_engine
 
 _engine_lock = threading.Lock()
@@ -54,24 +51,5 @@ def close_db(exception: BaseException | None = None) -> None:
         db.close()
 
 
-def read_schema() -> str:
-    return resources.files(__package__).joinpath("schema.sql").read_text()
-
-
-def init_db() -> None:
-    """Drop and create Chirp's tables."""
-    with get_engine().begin() as connection:
-        connection.exec_driver_sql(read_schema())
-
-
-@click.command("init-db")
-@with_appcontext
-def init_db_command() -> None:
-    """Drop and create Chirp's tables (all data is lost)."""
-    init_db()
-    click.echo("Initialized the database.")
-
-
 def init_app(app) -> None:
     app.teardown_appcontext(close_db)
-    app.cli.add_command(init_db_command)

@@ -20,7 +20,7 @@ import click
 from sqlalchemy import create_engine, make_url
 from werkzeug.security import generate_password_hash
 
-from .db import read_schema
+from .schema import read_schema
 
 SEEDED_PASSWORD = "chirp-seeded-password"
 FOLLOWS_PER_USER = (10, 30)  # about 20 on average

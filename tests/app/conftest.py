@@ -15,7 +15,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import URL, create_engine, make_url
 
 from broken_app import create_app
-from broken_app.db import get_engine, read_schema
+from broken_app.db import get_engine
+from broken_app.schema import read_schema
 
 INSTANCE_NAME = "chirp-under-test"
 PASSWORD = "correct horse battery"

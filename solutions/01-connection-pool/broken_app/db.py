@@ -19,9 +19,7 @@ What changed from the broken version, and why:
 
 import os
 import threading
-from importlib import resources
 
-import click
 from flask import current_app, g
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -75,25 +73,7 @@ def busy(error: PoolTimeout):
     return {"error": "the service is busy, try again in a moment"}, 503, {"Retry-After": "1"}
 
 
-def read_schema() -> str:
-    return resources.files(__package__).joinpath("schema.sql").read_text()
-
-
-def init_db() -> None:
-    """Drop and create Chirp's tables."""
-    with get_engine().begin() as connection:
-        connection.exec_driver_sql(read_schema())
-
-
-@click.command("init-db")
-def init_db_command() -> None:
-    """Drop and create Chirp's tables (all data is lost)."""
-    init_db()
-    click.echo("Initialized the database.")
-
-
 def init_app(app) -> None:
     app.config.setdefault("PGBOUNCER_URL", os.environ.get("CHIRP_PGBOUNCER_URL"))
     app.teardown_appcontext(close_db)
     app.register_error_handler(PoolTimeout, busy)
-    app.cli.add_command(init_db_command)
