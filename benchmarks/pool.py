@@ -8,11 +8,9 @@ section 2), each worker with 32 threads. For 20 s, 300 clients sign up while 50 
 each sending its next request as soon as the last one is answered (scalelab.clients), and the email
 provider takes 2 s per message. First on the broken app: its 16 pools may open 16 x 15 = 240
 connections, and PostgreSQL refuses them past max_connections. Then `scalelab solve 1`, and the same
-run on the fixed app, whose pools go through PgBouncer. The fixed gunicorn.conf.py gives a worker as
-many threads as its pool has connections (CHIRP_DB_POOL_SIZE, 8 by default); the fixed run sets it to
-32, so that both runs have the same 512 threads and only the connections differ. (With 8 threads per
-worker, the signups, which still wait for their email inside the request, take the threads the feed
-readers need: that is Lab 3's failure, not this one's.)
+run on the fixed app, whose pools go through PgBouncer. The fixed app keeps 32 threads per worker
+but pools only 8 connections each (CHIRP_DB_POOL_SIZE), so both runs have the same 512 threads and
+only the connections differ.
 
 It prints, for both runs, each endpoint's p95 and error rate with the ratio broken / fixed (above 1:
 the fix did better), the peak of Chirp's connections in PostgreSQL, and what the failures were.
@@ -108,9 +106,9 @@ def summarize(outcomes: list[Outcome]) -> dict:
     }
 
 
-def measure(label: str, settings, args, env: dict[str, str]) -> dict:
+def measure(label: str, settings, args) -> dict:
     print(f"{label}: restarting app1 and app2 with {args.workers} workers each…", flush=True)
-    restart_apps(settings, {"WEB_CONCURRENCY": str(args.workers), **env})
+    restart_apps(settings, {"WEB_CONCURRENCY": str(args.workers)})
     print(
         f"{label}: {args.signups} clients signing up and {args.readers} reading the feed for {args.seconds:g} s, "
         f"the email provider at {args.email_ms} ms…",
@@ -181,10 +179,6 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20, help="how long the clients send requests (default 20)")
     parser.add_argument("--email-ms", type=int, default=2000, help="the email provider's latency (default 2000)")
     parser.add_argument("--workers", type=int, default=8, help="gunicorn workers per instance (default 8)")
-    parser.add_argument(
-        "--threads", type=int, default=32,
-        help="threads (and pooled connections) per worker of the fixed app, CHIRP_DB_POOL_SIZE (default 32, as the broken app)",
-    )
     args = parser.parse_args()
 
     settings = settings_module.load()
@@ -196,10 +190,10 @@ def main() -> int:
     pool_size = int(settings["PGBOUNCER_POOL_SIZE"])
     faults.clear()
     try:
-        before = measure("broken", settings, args, {})
+        before = measure("broken", settings, args)
         print("applying the reference fix: scalelab solve 1…", flush=True)
         scalelab("solve", LAB)
-        after = measure("fixed", settings, args, {"CHIRP_DB_POOL_SIZE": str(args.threads)})
+        after = measure("fixed", settings, args)
     finally:
         print("putting the stack back: faults cleared, scalelab reset 1, usual app settings…", flush=True)
         faults.clear()

@@ -6,9 +6,9 @@ What changed from the broken version, and why:
   PostgreSQL's cores, not for the app's threads. Transaction pooling forbids session state that
   outlives a transaction (SET, SQL PREPARE, LISTEN, advisory locks held across transactions);
   Chirp uses none of it, and psycopg2 prepares nothing on the server.
-- Each process's pool is sized from the environment, and matches the process's threads
-  (gunicorn.conf.py), so a thread never queues behind another for a connection in normal load.
-  Little's law gives the size: connections busy = requests/s x seconds each holds a connection.
+- Each process's pool is sized from the environment, by Little's law: connections busy =
+  requests/s x seconds each holds a connection. A feed read holds one for a few milliseconds, so
+  8 connections serve a worker's 32 threads (gunicorn.conf.py) with little waiting.
 - Overload fails fast: a request that cannot get a connection within CHIRP_DB_POOL_TIMEOUT
   seconds (default 2, not 30) answers 503 with Retry-After, instead of hanging.
 - pool_pre_ping checks a connection before lending it, so a restarted PgBouncer or PostgreSQL

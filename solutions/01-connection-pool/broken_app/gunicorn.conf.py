@@ -1,10 +1,12 @@
 """Gunicorn settings for Chirp: fixed in Lab 1 (the connection pool).
 
-Threads per worker now match the worker's pool (CHIRP_DB_POOL_SIZE in db.py, 8 by default), so in
-normal load no thread waits for a connection; in overload a request waits at most 2 s for one
-(pool_timeout) and answers 503. The numbers, by Little's law: the feed holds its connection for
-about 5 ms, so 8 connections serve some 1,600 feed reads a second per worker, more than 2 cores
-can render. More threads would not add capacity, only requests queueing for a connection.
+Threads and connections are different resources. A worker's threads bound how many requests it
+has in flight, including those waiting on something slow (the welcome email, until Lab 3); its
+pool (CHIRP_DB_POOL_SIZE in db.py, 8) bounds how much database work it does at once. Now that no
+request holds a connection across slow work, a feed read holds one for a few milliseconds, so 32
+threads share 8 connections and wait for one only briefly; in overload, at most 2 s (pool_timeout),
+and then the request answers 503. Fewer threads would not protect the database, which PgBouncer
+already does: they would only queue requests in gunicorn behind signups waiting for their email.
 
 PostgreSQL no longer sees these pools: they connect to PgBouncer, whose pool of server
 connections (SCALELAB_PGBOUNCER_POOL_SIZE) is the only one PostgreSQL has to carry. So adding
@@ -17,9 +19,12 @@ import os
 
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2))
-threads = int(os.environ.get("CHIRP_DB_POOL_SIZE", 8))
+threads = int(os.environ.get("CHIRP_THREADS", 32))
+# A slow email still keeps a thread (until Lab 3): let gunicorn's heartbeat outlast it.
+timeout = 120
 # No access log: logs.py prints one line per request. Errors go to stderr.
 accesslog = None
 errorlog = "-"
-# gunicorn 27 opens one control socket per OS user unless told not to, shared by both instances.
+# Recent gunicorn opens one control socket per OS user by default ($HOME/.gunicorn/gunicorn.ctl);
+# two instances on one machine would fight over it. Chirp does not use it.
 control_socket_disable = True
