@@ -2,14 +2,14 @@
 
 Its scaling mistakes are deliberate, and each one is kept in one module whose docstring says
 why it is fragile and which lab of Scale Wall Lab fixes it: db.py and gunicorn.conf.py (Lab 1),
-sessions.py and config.py (Lab 2), uploads.py (Labs 2 and 3), mail.py and reports.py (Lab 3),
+sessions.py, storage.py and config.py (Lab 2), uploads.py, mail.py and reports.py (Lab 3),
 logs.py (Lab 4).
 """
 
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import api, auth, config, db, errors, lab_faults, logs, pages, schema, sessions, uploads
+from . import api, auth, config, db, errors, lab_faults, logs, pages, schema, sessions, storage
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -28,7 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(add_served_by)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(uploads.bp)
+    app.register_blueprint(storage.bp)
     app.add_url_rule("/healthz", view_func=healthz)
     return app
 

@@ -111,6 +111,17 @@ def cmd_logs(args) -> int:
     return subprocess.call(command)
 
 
+def cmd_restart(args) -> int:
+    unknown = [name for name in args.services if name not in BY_NAME]
+    if unknown:
+        raise LabError(f"unknown service {unknown[0]!r}: choose among {', '.join(BY_NAME)}")
+    if _running_mode() == "docker":
+        raise LabError(f"under Docker, restart with compose: `docker compose restart {' '.join(args.services)}`")
+    native.restart(args.services, settings_module.load())
+    print(f"{', '.join(args.services)} restarted, healthy")
+    return 0
+
+
 def cmd_doctor(args) -> int:
     settings = settings_module.load()
     blocking, notes = doctor.problems(settings)
@@ -170,7 +181,7 @@ def cmd_solve(args) -> int:
     outcome = labs.solve(lab)
     print(f"solve lab {lab.alias} ({lab.title}):")
     labs.report(outcome, REPO, print)
-    labs.restart_apps(outcome, _running_mode() or "native", settings_module.load(), print)
+    labs.restart_services(outcome, _running_mode() or "native", settings_module.load(), print)
     print(f"now `scalelab check {lab.alias}` should pass; `scalelab reset {lab.alias}` brings the broken version back")
     return 0
 
@@ -189,7 +200,7 @@ def cmd_reset(args) -> int:
         print("nothing to reset: this lab has no broken modules")
     elif not outcome.changed_paths and not outcome.problems:
         print("nothing to reset: every module is as in git")
-    labs.restart_apps(outcome, _running_mode() or "native", settings_module.load(), print)
+    labs.restart_services(outcome, _running_mode() or "native", settings_module.load(), print)
     if outcome.problems:
         # Everything else was reset; the first problem is the one to fix (the others are alike).
         more = f" (and {len(outcome.problems) - 1} more like it)" if len(outcome.problems) > 1 else ""
@@ -289,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("-f", "--follow", action="store_true")
     logs.set_defaults(func=cmd_logs)
+
+    restart = verbs.add_parser("restart", help="stop services and start them again (native mode), e.g. after editing the app")
+    restart.add_argument("services", nargs="+", metavar="SERVICE")
+    restart.set_defaults(func=cmd_restart)
 
     verbs.add_parser("doctor", help="can this machine run the lab? one line per problem, with its fix").set_defaults(
         func=cmd_doctor

@@ -14,7 +14,7 @@ Nothing the learner wrote is lost. Before either verb overwrites a file whose co
 pristine version nor any lab's solution of it (so: the learner's own edits), the file is copied to
 .lab/backups/<timestamp>/<path>, and the verb says where.
 
-The files are changed on disk only. The caller (cli.py) restarts what runs them: see `restart_apps`.
+The files are changed on disk only. The caller (cli.py) restarts what reads them: see `restart_services`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from scalelab.errors import LabError
 
 Say = Callable[[str], None]
 
-# The folder whose files the app instances import: a change there needs app1 and app2 restarted.
-APP_FOLDER = "broken_app/"
+# Which services read the files under each folder when they start: a change there needs them
+# restarted. In order: Redis first, so that restarted apps find their session store up.
+READERS = {"infra/redis/": ("redis",), "broken_app/": ("app1", "app2")}
 
 
 @dataclass
@@ -56,8 +57,13 @@ class Outcome:
         return [change.path for change in self.changes if change.changed]
 
     @property
-    def app_changed(self) -> bool:
-        return any(path.startswith(APP_FOLDER) for path in self.changed_paths)
+    def services_to_restart(self) -> list[str]:
+        return [
+            name
+            for folder, names in READERS.items()
+            if any(path.startswith(folder) for path in self.changed_paths)
+            for name in names
+        ]
 
 
 # --- Hints -------------------------------------------------------------------------------------
@@ -287,21 +293,27 @@ def report(outcome: Outcome, repo: Path, say: Say) -> None:
             say(f"  {'':<{width}}  your edits are saved in {_relative(repo, change.backup)}")
 
 
-def restart_apps(outcome: Outcome, mode: str, settings, say: Say) -> None:
-    """Make the running app use the changed files: restart app1 and app2 (native mode)."""
-    elsewhere = [path for path in outcome.changed_paths if not path.startswith(APP_FOLDER)]
-    if elsewhere:
-        say(f"the stack reads {', '.join(elsewhere)} when it starts: run `make down` and `make up` to apply it")
-    if not outcome.app_changed:
+def restart_services(outcome: Outcome, mode: str, settings, say: Say) -> None:
+    """Make the running stack use the changed files: restart the services that read them (native mode)."""
+    names = outcome.services_to_restart
+    if not names:
         return
     if mode == "docker":
-        say("the app's image holds a copy of broken_app/: run `scalelab up --docker` to rebuild it with these files")
+        say(
+            f"under Docker the images and volumes hold copies of these files: run `scalelab up --docker` "
+            f"to rebuild and restart {_and(names)}"
+        )
         return
     from scalelab.native import process, stack  # only this path needs the native machinery
 
-    if not any(process.running_pid(name) for name in ("app1", "app2")):
-        say("app1 and app2 are not running: `make up` starts them with these files")
+    running = [name for name in names if process.running_pid(name)]
+    if not running:
+        say(f"{_and(names)} are not running: `make up` starts them with these files")
         return
-    say("restarting app1 and app2…")
-    stack.restart(["app1", "app2"], settings)
-    say("app1 and app2 restarted, healthy")
+    say(f"restarting {_and(running)}…")
+    stack.restart(running, settings)
+    say(f"{_and(running)} restarted, healthy")
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -424,7 +424,7 @@ def test_solve_in_docker_mode_says_the_image_must_be_rebuilt(course):
     (course / ".lab" / "mode").write_text("docker\n")
     result = scalelab("solve", "1", repo=course)
     assert result.returncode == 0, result.stderr
-    assert "run `scalelab up --docker` to rebuild it" in result.stdout
+    assert "run `scalelab up --docker` to rebuild and restart app1 and app2" in result.stdout
 
 
 def test_solve_a_lab_without_a_broken_side_is_one_line(course):
@@ -528,7 +528,7 @@ def test_a_changed_app_file_restarts_app1_and_app2_healthy(lab_settings, running
     before = {name: process.running_pid(name) for name in ("app1", "app2")}
     said: list[str] = []
     outcome = labs.Outcome([labs.Change("broken_app/db.py", "test", changed=True)])
-    labs.restart_apps(outcome, "native", lab_settings, said.append)
+    labs.restart_services(outcome, "native", lab_settings, said.append)
     after = {name: process.running_pid(name) for name in ("app1", "app2")}
     assert all(after.values()) and all(after[name] != before[name] for name in after), (before, after)
     assert said[-1] == "app1 and app2 restarted, healthy"
@@ -539,5 +539,5 @@ def test_an_unchanged_app_needs_no_restart(lab_settings):
     from scalelab import labs
 
     said: list[str] = []
-    labs.restart_apps(labs.Outcome([labs.Change("broken_app/db.py", "x", changed=False)]), "native", lab_settings, said.append)
+    labs.restart_services(labs.Outcome([labs.Change("broken_app/db.py", "x", changed=False)]), "native", lab_settings, said.append)
     assert said == []
