@@ -44,7 +44,7 @@ def cmd_up(args) -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     MODE_FILE.write_text(mode + "\n")
     if mode == "docker":
-        docker.up()
+        docker.up(settings)
     else:
         packages.ensure()
         native.up(settings, say=lambda line: print(line, flush=True))
@@ -61,6 +61,7 @@ def urls(settings, mode: str) -> str:
         f"  Prometheus             {settings.prometheus_url}/",
         f"  Locust                 http://127.0.0.1:{settings.port('LOCUST')}/",
         f"  Email provider API     {settings.smtp_api_url}/messages",
+        f"  Object storage (S3)    {settings.objectstore().endpoint_url}/",
     ]
     if mode == "docker":
         lines.append(f"  Grafana                http://127.0.0.1:{settings.port('GRAFANA')}/")

@@ -5,6 +5,8 @@ users on fresh connections) rather than a Locust profile's mix. Nothing here imp
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
+from PIL import Image
+
+from scalelab.native.bootstrap import CREDENTIALS
 
 
 @dataclass(frozen=True)
@@ -21,18 +26,24 @@ class Outcome:
     seconds: float
     served_by: str
     error: str = ""
+    started_at: float = 0.0  # time.monotonic() when the request was sent
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """Was this request in flight at some moment between these two time.monotonic() readings?"""
+        return self.started_at <= end and self.started_at + self.seconds >= start
 
 
 def timed(client: int, send: Callable[[], requests.Response]) -> Outcome:
-    started = time.perf_counter()
+    started_at, started = time.monotonic(), time.perf_counter()
     try:
         response = send()
     except requests.RequestException as exc:
-        return Outcome(client, 0, time.perf_counter() - started, "", f"{type(exc).__name__}: {exc}")
+        return Outcome(client, 0, time.perf_counter() - started, "", f"{type(exc).__name__}: {exc}", started_at)
     error = ""
     if response.status_code >= 400 and "json" in response.headers.get("Content-Type", ""):
         error = str(response.json().get("error", ""))
-    return Outcome(client, response.status_code, time.perf_counter() - started, response.headers.get("X-Served-By", ""), error)
+    served_by = response.headers.get("X-Served-By", "")
+    return Outcome(client, response.status_code, time.perf_counter() - started, served_by, error, started_at)
 
 
 def closed_loop(send: Callable[[int, int], requests.Response], clients: int, seconds: float) -> list[Outcome]:
@@ -71,6 +82,35 @@ def signup_sender(url: str, run: str) -> Callable[[int, int], requests.Response]
 def feed_reader(url: str) -> Callable[[int, int], requests.Response]:
     """Each request reads the public feed, on a new connection."""
     return lambda client, n: requests.get(f"{url}/api/feed?limit=20", timeout=120)
+
+
+def me_reader(url: str, cookies: list[dict[str, str]]) -> Callable[[int, int], requests.Response]:
+    """Each request asks who is logged in (GET /api/me), with client i's session cookie, on a new
+    connection: nginx may send it to any instance, as it would a browser's next request."""
+    return lambda client, n: requests.get(f"{url}/api/me", cookies=cookies[client], timeout=120)
+
+
+def seeded_credentials(count: int) -> list[tuple[str, str]]:
+    """The first `count` (email, password) pairs the seed wrote."""
+    if not CREDENTIALS.exists():
+        raise FileNotFoundError(f"{CREDENTIALS} is missing: `make up` seeds the database and writes it")
+    with CREDENTIALS.open(newline="") as file:
+        rows = list(csv.DictReader(file))[:count]
+    return [(row["email"], row["password"]) for row in rows]
+
+
+def log_in(url: str, email: str, password: str) -> dict[str, str]:
+    """Log in through `url` and return the session cookie(s) it set."""
+    response = requests.post(f"{url}/api/login", json={"email": email, "password": password}, timeout=60)
+    response.raise_for_status()
+    return response.cookies.get_dict()
+
+
+def avatar_png(size: int = 400) -> bytes:
+    """A plain square PNG, for avatar uploads."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), (29, 161, 242)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def percentile(values: list[float], q: float) -> float:

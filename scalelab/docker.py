@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
+from scalelab.appsecret import chirp_secret_key
 from scalelab.errors import LabError
 from scalelab.paths import REPO
 from scalelab.services import SERVICES
@@ -30,19 +32,19 @@ def require_engine() -> None:
         raise LabError("no Docker engine answers (`docker info` fails): start Docker, or run `scalelab up --native`")
 
 
-def _compose(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
+def _compose(*args: str, capture: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = ["docker", "compose", "--project-directory", str(REPO), *args]
-    result = subprocess.run(command, cwd=REPO, capture_output=capture, text=True)
+    result = subprocess.run(command, cwd=REPO, capture_output=capture, text=True, env={**os.environ, **(env or {})})
     if result.returncode != 0:
         detail = (result.stderr or "").strip().splitlines()[-1:] if capture else []
         raise LabError(f"`{' '.join(command)}` failed{': ' + detail[0] if detail else ''}")
     return result
 
 
-def up() -> None:
+def up(settings: Settings) -> None:
     require_engine()
     # --wait returns once every service's healthcheck passes, and fails if one never does.
-    _compose("up", "--detach", "--build", "--wait")
+    _compose("up", "--detach", "--build", "--wait", env={"SCALELAB_CHIRP_SECRET_KEY": chirp_secret_key(settings)})
 
 
 def down() -> None:

@@ -7,7 +7,7 @@ import shutil
 import sys
 
 from scalelab import docker, health
-from scalelab.native import binaries, process
+from scalelab.native import binaries, npm, process
 from scalelab.paths import REPO
 from scalelab.services import native_services
 from scalelab.native.stack import ports_of
@@ -42,6 +42,9 @@ def problems(settings: Settings) -> tuple[list[str], list[str]]:
             f"missing programs for native mode ({', '.join(sorted(missing))}): run "
             f"`sudo apt-get install -y {' '.join(sorted(set(missing.values())))}`"
         )
+    too_old = npm.node_problem()
+    if too_old and not docker_ok:
+        blocking.append(too_old)
     for service in native_services():
         if process.running_pid(service.name) is not None:
             continue

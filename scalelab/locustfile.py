@@ -11,16 +11,15 @@ seeded users' credentials file in SCALELAB_CREDENTIALS. Without them (the web UI
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import os
 import random
 import uuid
 
 from locust import FastHttpUser, LoadTestShape, task
-from PIL import Image
 from urllib3 import encode_multipart_formdata
 
+from scalelab.clients import avatar_png
 from scalelab.profiles import PROFILES, Profile
 
 PROFILE = (
@@ -42,12 +41,6 @@ def _credentials() -> list[tuple[str, str]]:
 
 
 CREDENTIALS = _credentials()
-
-
-def _avatar_png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 400), (29, 161, 242)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 class ChirpUser(FastHttpUser):
@@ -150,7 +143,7 @@ class Uploader(Member):
 
     weight = PROFILE.mix.get("Uploader", 0)
     # FastHttpUser has no `files=`: encode the multipart body once with urllib3.
-    upload_body, upload_type = encode_multipart_formdata({"file": ("avatar.png", _avatar_png(), "image/png")})
+    upload_body, upload_type = encode_multipart_formdata({"file": ("avatar.png", avatar_png(), "image/png")})
 
     @task(2)
     def upload_avatar(self):

@@ -14,12 +14,18 @@ import re
 import shutil
 from pathlib import Path
 
+from scalelab.errors import LabError
 from scalelab.paths import INFRA
 from scalelab.services import SERVICES
 from scalelab.settings import Settings, load
 
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 TEMPLATE_SUFFIX = ".template"
+
+
+# SCALELAB_NGINX_BALANCE -> the directive in nginx's upstream block. ip_hash is the sticky-sessions
+# experiment of Lab 2: it sends each client address to one instance.
+BALANCING = {"round-robin": "# round-robin: nginx's default, one request at a time", "ip_hash": "ip_hash;"}
 
 
 def variables(settings: Settings, mode: str) -> dict[str, str]:
@@ -36,6 +42,10 @@ def variables(settings: Settings, mode: str) -> dict[str, str]:
         values[f"PORT_{key}"] = port
         values[f"ADDR_{key}"] = f"{values[f'HOST_{key}']}:{port}"
     values["LISTEN_HOST"] = "127.0.0.1" if mode == "native" else "0.0.0.0"
+    balance = settings.values.get("SCALELAB_NGINX_BALANCE", "round-robin")
+    if balance not in BALANCING:
+        raise LabError(f"SCALELAB_NGINX_BALANCE={balance!r} is not a balancing nginx knows here: set {' or '.join(BALANCING)} in .env")
+    values["NGINX_BALANCING"] = BALANCING[balance]
     return values
 
 

@@ -25,9 +25,12 @@ SERVICES: tuple[Service, ...] = (
     Service("postgres", "POSTGRES", 5432, "postgres"),
     Service("redis", "REDIS", 6379, "redis"),
     Service("smtp", "SMTP", 1025, "smtp"),
+    # Lab 2's avatars: s3rver natively, MinIO under Docker. `/` lists the buckets with no credentials
+    # on s3rver (MinIO refuses it, but Docker mode has its own healthcheck).
+    Service("objectstore", "OBJECTSTORE", 9000, "http:/"),
     Service("pgbouncer", "PGBOUNCER", 6432, "pgbouncer", needs=("postgres",)),
-    Service("app1", "APP1", 8000, "http:/healthz", needs=("postgres", "smtp")),
-    Service("app2", "APP2", 8000, "http:/healthz", needs=("postgres", "smtp")),
+    Service("app1", "APP1", 8000, "http:/healthz", needs=("postgres", "smtp", "objectstore")),
+    Service("app2", "APP2", 8000, "http:/healthz", needs=("postgres", "smtp", "objectstore")),
     Service("nginx", "HTTP", 80, "http:/healthz", needs=("app1", "app2")),
     Service("postgres_exporter", "POSTGRES_EXPORTER", 9187, "http:/metrics", needs=("postgres",)),
     Service("redis_exporter", "REDIS_EXPORTER", 9121, "http:/metrics", needs=("redis",)),

@@ -32,6 +32,18 @@ def parse_env_file(path: Path) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class ObjectStore:
+    """What an S3 client (boto3) needs to reach the lab's object store."""
+
+    endpoint_url: str
+    bucket: str
+    access_key: str
+    secret_key: str
+    # Neither s3rver nor MinIO has regions, but a SigV4 signature names one: both take AWS's default.
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
 class Settings:
     values: dict[str, str]
 
@@ -69,6 +81,15 @@ class Settings:
     @property
     def prometheus_url(self) -> str:
         return f"http://{self.address('prometheus')}"
+
+    def objectstore(self) -> ObjectStore:
+        """The object store as the toolkit reaches it, from the host or from inside compose."""
+        return ObjectStore(
+            endpoint_url=f"http://{self.address('objectstore')}",
+            bucket=self["OBJECTSTORE_BUCKET"],
+            access_key=self["OBJECTSTORE_ACCESS_KEY"],
+            secret_key=self["OBJECTSTORE_SECRET_KEY"],
+        )
 
     def postgres_url(
         self, database: str = "chirp", user: str = "postgres", via_pgbouncer: bool = False, sqlalchemy: bool = False

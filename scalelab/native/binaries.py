@@ -20,6 +20,9 @@ PACKAGES = {
     "prometheus-postgres-exporter": "prometheus-postgres-exporter",
     "prometheus-redis-exporter": "prometheus-redis-exporter",
     "prometheus-nginx-exporter": "prometheus-nginx-exporter",
+    # The object store, s3rver, is an npm package (native/npm.py installs it).
+    "node": "nodejs",
+    "npm": "npm",
 }
 
 # Programs the test suite needs beyond the stack: Debian's docker-compose validates docker-compose.yml

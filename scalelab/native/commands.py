@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scalelab import render
+from scalelab.appsecret import chirp_secret_key
 from scalelab.errors import LabError
-from scalelab.native import binaries
+from scalelab.native import binaries, npm
 from scalelab.native.account import Account, service_dir
 from scalelab.paths import REPO, STATE
 from scalelab.settings import Settings
@@ -27,6 +28,9 @@ class Launch:
 
 # PostgreSQL's SIGTERM is a "smart" shutdown that waits for every client to leave; SIGINT is "fast".
 STOP_SIGNALS = {"postgres": signal.SIGINT}
+
+# s3rver has one key pair built in (its lib/models/account.js) and no option to add another.
+S3RVER_ACCESS_KEY = "S3RVER"
 
 
 def _rendered(service: str, settings: Settings, account: Account) -> Path:
@@ -164,15 +168,50 @@ def smtp(settings: Settings, account: Account) -> Launch:
     )
 
 
+def objectstore(settings: Settings, account: Account) -> Launch:
+    folder = service_dir("objectstore", account)
+    store = settings.objectstore()
+    if store.access_key != S3RVER_ACCESS_KEY:
+        raise LabError(
+            f"native mode's object store (s3rver) knows only the access key {S3RVER_ACCESS_KEY}: "
+            f"set SCALELAB_OBJECTSTORE_ACCESS_KEY={S3RVER_ACCESS_KEY} in .env"
+        )
+    too_old = npm.node_problem()
+    if too_old:
+        raise LabError(too_old)
+    modules = npm.ensure("objectstore", folder / "npm")
+    return Launch(
+        [
+            binaries.require("node"), str(modules / "s3rver" / "bin" / "s3rver.js"),
+            "--directory", str(folder / "data"),
+            "--address", "127.0.0.1",
+            "--port", str(settings.port("OBJECTSTORE")),
+            # Created before it listens; on later starts s3rver keeps it, objects and all.
+            "--configure-bucket", store.bucket,
+        ],
+        cwd=folder,
+        # s3rver cuts the first 16 characters off each request line it logs, which are colour codes
+        # only when colour is on: without it, every line loses its method and the start of its path.
+        env={"FORCE_COLOR": "1"},
+    )
+
+
 def app_environment(settings: Settings, instance: str) -> dict[str, str]:
     """What every Chirp process is told about the stack (12-factor: the environment is the config)."""
+    store = settings.objectstore()
     return {
         "CHIRP_INSTANCE": instance,
+        "CHIRP_SECRET_KEY": chirp_secret_key(settings),
         "CHIRP_DATABASE_URL": settings.postgres_url(user="chirp", sqlalchemy=True),
         "CHIRP_PGBOUNCER_URL": settings.postgres_url(user="chirp", via_pgbouncer=True, sqlalchemy=True),
         "CHIRP_REDIS_URL": f"redis://{_local(settings.port('REDIS'))}/0",
         "CHIRP_SMTP_HOST": "127.0.0.1",
         "CHIRP_SMTP_PORT": str(settings.port("SMTP")),
+        "CHIRP_S3_ENDPOINT_URL": store.endpoint_url,
+        "CHIRP_S3_BUCKET": store.bucket,
+        "CHIRP_S3_ACCESS_KEY": store.access_key,
+        "CHIRP_S3_SECRET_KEY": store.secret_key,
+        "CHIRP_S3_REGION": store.region,
         "PYTHONUNBUFFERED": "1",  # print() logs reach the log file as they happen
     }
 
@@ -248,6 +287,7 @@ LAUNCHERS = {
     "redis_exporter": redis_exporter,
     "nginx_exporter": nginx_exporter,
     "smtp": smtp,
+    "objectstore": objectstore,
     "app1": app("app1"),
     "app2": app("app2"),
     "jupyterlab": jupyterlab,

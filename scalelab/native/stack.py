@@ -87,13 +87,19 @@ def start(service: Service, settings: Settings, account: Account, extra_env: dic
     )
 
 
-def restart(names: list[str], settings: Settings, extra_env: dict[str, str] | None = None) -> None:
-    """Stop these services and start them again (with extra environment, if given), healthy."""
+def restart(
+    names: list[str], settings: Settings, extra_env: dict[str, str] | None = None, stop_signal: int | None = None
+) -> None:
+    """Stop these services and start them again (with extra environment, if given), healthy.
+
+    stop_signal=signal.SIGKILL makes the stop a crash (no clean shutdown), for experiments."""
     account = service_account()
     for name in names:
-        process.stop(name, STOP_SIGNALS.get(name, signal.SIGTERM))
-    for name in names:
-        _wait_healthy(BY_NAME[name], settings, start(BY_NAME[name], settings, account, extra_env))
+        process.stop(name, stop_signal or STOP_SIGNALS.get(name, signal.SIGTERM))
+    # In dependency order, whatever the caller's: nginx started before its apps would never be healthy.
+    for wave in start_waves([BY_NAME[name] for name in names]):
+        for service in wave:
+            _wait_healthy(service, settings, start(service, settings, account, extra_env))
 
 
 def up(settings: Settings, say: Callable[[str], None] = print) -> None:

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from scalelab import docker
+from scalelab import docker, doctor
 from scalelab.errors import LabError
-from scalelab.native import process, stack
+from scalelab.native import binaries, commands, packages, process, stack
 from scalelab.native.account import current_account
 from scalelab.paths import REPO
 from scalelab.services import BY_NAME, Service, native_services
@@ -57,11 +57,11 @@ def test_a_port_already_in_use_names_the_port_service_and_env_key(lab_settings):
     assert f"port {port} for redis" in message and "SCALELAB_REDIS_PORT" in message and "\n" not in message
 
 
-def test_docker_mode_without_an_engine_says_so_and_names_native_mode():
+def test_docker_mode_without_an_engine_says_so_and_names_native_mode(lab_settings):
     if docker.engine_available():
         pytest.skip("a Docker engine answers on this machine")
     with pytest.raises(LabError, match=r"scalelab up --native"):
-        docker.up()
+        docker.up(lab_settings)
 
 
 def test_a_service_that_will_not_start_shows_its_log_tail(lab_settings, tmp_path):
@@ -89,3 +89,47 @@ def test_doctor_passes_on_this_machine(running_stack):
     result = scalelab("doctor")
     assert result.returncode == 0, result.stdout
     assert "ok: this machine can run the lab" in result.stdout
+
+
+def hide_programs(monkeypatch, *hidden: str) -> None:
+    """As if these programs were not installed."""
+    find = binaries.find
+    monkeypatch.setattr(binaries, "find", lambda program: None if program in hidden else find(program))
+
+
+def test_doctor_names_the_node_packages_when_they_are_missing(monkeypatch, lab_settings):
+    hide_programs(monkeypatch, "node", "npm")
+    monkeypatch.setattr(docker, "engine_available", lambda: False)
+    blocking, _ = doctor.problems(lab_settings)
+    assert [line for line in blocking if "node" in line] == [
+        "missing programs for native mode (node, npm): run `sudo apt-get install -y nodejs npm`"
+    ]
+
+
+def test_system_packages_without_root_prints_the_apt_command_for_them(monkeypatch):
+    hide_programs(monkeypatch, "node", "npm")
+    monkeypatch.setattr(packages.os, "getuid", lambda: 1000)
+    with pytest.raises(LabError) as error:
+        packages.ensure()
+    assert str(error.value) == "missing node, npm: run `sudo apt-get update && sudo apt-get install -y nodejs npm`"
+
+
+def test_a_node_too_old_for_s3rver_is_one_line_from_doctor_and_from_up(monkeypatch, lab_settings, tmp_path):
+    old_node = tmp_path / "node"
+    old_node.write_text("#!/bin/sh\necho v12.22.9\n")  # Ubuntu 22.04's
+    old_node.chmod(0o755)
+    find = binaries.find
+    monkeypatch.setattr(binaries, "find", lambda program: str(old_node) if program == "node" else find(program))
+    monkeypatch.setattr(docker, "engine_available", lambda: False)
+    too_old = [line for line in doctor.problems(lab_settings)[0] if "Node.js" in line]
+    assert len(too_old) == 1 and "v12.22.9 is too old" in too_old[0] and "18 or newer" in too_old[0]
+    with pytest.raises(LabError) as error:
+        commands.objectstore(lab_settings, current_account())
+    assert str(error.value) == too_old[0]
+
+
+def test_an_access_key_s3rver_does_not_know_is_refused_before_it_starts(lab_settings):
+    settings = Settings({**lab_settings.values, "SCALELAB_OBJECTSTORE_ACCESS_KEY": "minioadmin"})
+    with pytest.raises(LabError) as error:
+        commands.objectstore(settings, current_account())
+    assert "set SCALELAB_OBJECTSTORE_ACCESS_KEY=S3RVER in .env" in str(error.value) and "\n" not in str(error.value)

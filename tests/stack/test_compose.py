@@ -22,7 +22,7 @@ import yaml
 from scalelab import render
 from scalelab.native import commands
 from scalelab.services import BY_NAME, SERVICES
-from scalelab.settings import Settings, parse_env_file
+from scalelab.settings import ObjectStore, Settings, parse_env_file
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -31,7 +31,7 @@ ENV_EXAMPLE = parse_env_file(REPO / ".env.example")
 PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
 # One-shot helpers: the only services beyond the catalogue. They run to completion and exit 0.
-HELPERS = {"config", "seed"}
+HELPERS = {"config", "seed", "bucket"}
 CATALOGUE = {s.name for s in SERVICES}
 # Extra host ports a service publishes beyond its catalogue port: (.env key, container port).
 EXTRA_PORTS = {"smtp": [("SMTP_API", 8080)]}
@@ -46,6 +46,8 @@ FLOATING_TAGS = {"latest", "stable", "mainline", "edge", "nightly", "alpine", "s
 # Exact releases with two numbers: PostgreSQL's versions are MAJOR.MINOR (15.10 is one release).
 TWO_PART_VERSIONS = {"postgres"}
 VERSION_TAG = re.compile(r"^v?(\d+(?:\.\d+)+)(?:-[A-Za-z0-9.-]+)?$")
+# MinIO names each build by its UTC time instead: RELEASE.2025-04-22T22-12-26Z is one build.
+RELEASE_TAG = re.compile(r"^RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$")
 PUBLISHED = re.compile(r"^127\.0\.0\.1:(\d+):(\d+)(?:/tcp)?$")
 
 
@@ -136,6 +138,8 @@ def assert_pinned(image: str) -> None:
     if tag is None:
         return
     assert tag.lower() not in FLOATING_TAGS, f"{image}: `{tag}` is a moving tag"
+    if RELEASE_TAG.match(tag):
+        return
     match = VERSION_TAG.match(tag)
     assert match, f"{image}: `{tag}` names no exact version"
     parts = match.group(1).split(".")
@@ -223,8 +227,9 @@ def test_without_an_env_file_the_ports_are_env_example_s(tmp_path):
         assert all(host not in ("5432", "6379") for host, _ in ports), service.name
 
 
-def test_seed_guard_is_valid_shell(tmp_path):
-    script = compose_config(tmp_path, {})["services"]["seed"]["command"]
+@pytest.mark.parametrize("helper", ["seed", "bucket"])
+def test_one_shot_scripts_are_valid_shell(helper, tmp_path):
+    script = compose_config(tmp_path, {})["services"][helper]["command"]
     assert len(script) == 1
     result = subprocess.run(["sh", "-n", "-c", script[0]], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -251,14 +256,22 @@ def test_the_dockerfile_bases_are_pinned():
 
 
 @pytest.mark.parametrize(
-    "image", ["python:3.11.10-slim", "postgres:15.10-bookworm", "redis:7.0.15", "axllent/mailpit:v1.24.1", "x@sha256:ab"]
+    "image",
+    [
+        "python:3.11.10-slim", "postgres:15.10-bookworm", "redis:7.0.15", "axllent/mailpit:v1.24.1", "x@sha256:ab",
+        "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
+    ],
 )
 def test_pinned_image_rule_accepts(image):
     assert_pinned(image)
 
 
 @pytest.mark.parametrize(
-    "image", ["redis", "redis:latest", "nginx:1.22", "python:3.11-slim", "grafana/grafana:10", "postgres:15", "x:bookworm"]
+    "image",
+    [
+        "redis", "redis:latest", "nginx:1.22", "python:3.11-slim", "grafana/grafana:10", "postgres:15", "x:bookworm",
+        "quay.io/minio/mc:RELEASE.2025-04-16", "quay.io/minio/minio",
+    ],
 )
 def test_pinned_image_rule_rejects(image):
     with pytest.raises(AssertionError):
@@ -331,13 +344,40 @@ def test_app_instances_get_what_native_mode_gives_them(services, docker_settings
         env = services[instance]["environment"]
         assert native_keys <= set(env), f"{instance} lacks {sorted(native_keys - set(env))}"
         assert env["CHIRP_INSTANCE"] == instance
-        for key in ("CHIRP_DATABASE_URL", "CHIRP_PGBOUNCER_URL", "CHIRP_REDIS_URL"):
+        for key in ("CHIRP_DATABASE_URL", "CHIRP_PGBOUNCER_URL", "CHIRP_REDIS_URL", "CHIRP_S3_ENDPOINT_URL"):
             url = urlsplit(env[key])
             assert url.hostname in CATALOGUE and url.port == BY_NAME[url.hostname].inner_port, f"{instance} {key}"
         assert env["CHIRP_SMTP_HOST"] == "smtp" and env["CHIRP_SMTP_PORT"] == str(BY_NAME["smtp"].inner_port)
         command = services[instance]["command"]
         assert command[:2] == ["gunicorn", "-c"] and command[-1] == "broken_app:create_app()"
         assert command[command.index("--bind") + 1] == f"0.0.0.0:{BY_NAME[instance].inner_port}"
+
+
+def test_minio_its_bucket_and_the_apps_share_the_object_store_settings(tmp_path):
+    """Interpolated by docker-compose, with credentials and bucket changed from their defaults."""
+    env = {
+        "SCALELAB_OBJECTSTORE_ACCESS_KEY": "k3y",
+        "SCALELAB_OBJECTSTORE_SECRET_KEY": "s3cret-long-enough",
+        "SCALELAB_OBJECTSTORE_BUCKET": "pictures",
+    }
+    services = compose_config(tmp_path, env)["services"]
+    minio = services["objectstore"]
+    assert minio["environment"] == {"MINIO_ROOT_USER": "k3y", "MINIO_ROOT_PASSWORD": "s3cret-long-enough"}
+    data = minio["command"][minio["command"].index("server") + 1]
+    assert any(v.split(":")[:2] == ["objectstore-data", data] for v in minio["volumes"]), "MinIO's data is not on its volume"
+    assert services["bucket"]["environment"] == {"ACCESS_KEY": "k3y", "SECRET_KEY": "s3cret-long-enough", "BUCKET": "pictures"}
+    assert "mc mb --ignore-existing" in services["bucket"]["command"][0]
+    for instance in ("app1", "app2"):
+        app_env = services[instance]["environment"]
+        assert app_env["CHIRP_S3_ENDPOINT_URL"] == f"http://objectstore:{BY_NAME['objectstore'].inner_port}"
+        assert (app_env["CHIRP_S3_ACCESS_KEY"], app_env["CHIRP_S3_SECRET_KEY"]) == ("k3y", "s3cret-long-enough")
+        assert app_env["CHIRP_S3_BUCKET"] == "pictures" and app_env["CHIRP_S3_REGION"] == ObjectStore.region
+
+
+def test_the_object_store_credentials_suit_both_servers():
+    """s3rver (native) knows only its built-in access key; MinIO refuses a secret under 8 characters."""
+    assert ENV_EXAMPLE["SCALELAB_OBJECTSTORE_ACCESS_KEY"] == commands.S3RVER_ACCESS_KEY
+    assert len(ENV_EXAMPLE["SCALELAB_OBJECTSTORE_SECRET_KEY"]) >= 8
 
 
 def test_each_app_instance_has_its_own_local_disk(compose, services):
