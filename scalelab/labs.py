@@ -242,6 +242,12 @@ def solve(lab: Lab, labs: list[Lab] | None = None) -> Outcome:
     return outcome
 
 
+def is_pristine(lab: Lab) -> bool:
+    """Is every module of the lab as in git's HEAD, i.e. still broken?"""
+    require_git(lab.repo)
+    return all(_read(lab.repo / path) == pristine(lab.repo, path) for path in lab.modules)
+
+
 # --- Reset -------------------------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from scalelab import settings as settings_module
@@ -14,6 +16,15 @@ ARTIFACTS = REPO / "artifacts"
 @pytest.fixture(scope="session")
 def lab_settings():
     return settings_module.load()
+
+
+@pytest.fixture
+def stack_down_settings(lab_settings):
+    """The lab's settings with nginx's port moved to one where nothing listens: the stack seen as down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        unused = sock.getsockname()[1]
+    return settings_module.Settings({**lab_settings.values, "SCALELAB_HTTP_PORT": str(unused)})
 
 
 @pytest.fixture(scope="session")

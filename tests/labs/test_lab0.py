@@ -3,7 +3,6 @@ the stack is down when it is, and fails, naming what it saw, when the app is bro
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -11,13 +10,6 @@ import pytest
 from scalelab.checks import lab0
 from scalelab.errors import StackNotRunning
 from scalelab.native import stack
-from scalelab.settings import Settings
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, running_stack):
@@ -33,10 +25,9 @@ def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, run
     assert seconds <= 60, f"the check took {seconds:.0f} s: it must finish within a minute"
 
 
-def test_the_check_says_the_stack_is_down_when_nothing_answers(lab_settings):
-    dead = Settings({**lab_settings.values, "SCALELAB_HTTP_PORT": str(unused_port())})
+def test_the_check_says_the_stack_is_down_when_nothing_answers(stack_down_settings):
     with pytest.raises(StackNotRunning) as raised:
-        lab0.run(dead)
+        lab0.run(stack_down_settings)
     assert str(raised.value) == "the lab stack is not running: run `make up`"
 
 

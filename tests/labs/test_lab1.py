@@ -7,7 +7,6 @@ tests/labs/test_checks_fail_then_pass.py; the notebook by tests/notebooks/test_n
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,21 +14,13 @@ import pytest
 from scalelab import applogs
 from scalelab.checks import lab1
 from scalelab.errors import LabError, StackNotRunning
-from scalelab.settings import Settings
 
 QUEUEPOOL = "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_the_check_says_the_stack_is_down_when_nothing_answers(lab_settings):
-    dead = Settings({**lab_settings.values, "SCALELAB_HTTP_PORT": str(unused_port())})
+def test_the_check_says_the_stack_is_down_when_nothing_answers(stack_down_settings):
     with pytest.raises(StackNotRunning) as raised:
-        lab1.run(dead)
+        lab1.run(stack_down_settings)
     assert str(raised.value) == "the lab stack is not running: run `make up`"
 
 

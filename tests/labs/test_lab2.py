@@ -1,0 +1,150 @@
+"""Lab 2's reference fix, held to what the lab promises, on the real stack: sessions in the real Redis
+survive a Redis restart and a Redis crash under load, cookies replayed after logout or made up are
+refused, a login gets a new session id, and the app will not start without its secret.
+
+The check failing on the broken app and passing after `scalelab solve 2` is tested by
+tests/labs/test_checks_fail_then_pass.py; the notebook by tests/notebooks/test_nbval.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+import requests
+
+from scalelab import catalogue
+from scalelab.checks import lab2
+from scalelab.clients import closed_loop, log_in, me_reader, seeded_credentials
+from scalelab.errors import StackNotRunning
+from scalelab.native import stack
+from scalelab.paths import REPO
+
+LAB = catalogue.find("2")
+SESSION_PREFIX = "chirp:session:"
+COOKIE = "chirp_session"
+
+
+def scalelab(*args: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"scalelab {' '.join(args)}: {result.stdout}{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def solved(lab_settings, running_stack):
+    """The stack running Lab 2's reference fix (and Lab 1's, which it builds on); reset afterwards."""
+    scalelab("solve", LAB.id)
+    try:
+        yield lab_settings
+    finally:
+        scalelab("reset", "--all")
+
+
+@pytest.fixture
+def sessions_store(lab_settings):
+    return redis.Redis.from_url(f"redis://{lab_settings.address('redis')}/0")
+
+
+def logged_in_users(settings, count: int) -> list[dict[str, str]]:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(lambda pair: log_in(settings.app_url, *pair), seeded_credentials(count)))
+
+
+def who_am_i(settings, cookies: dict[str, str]) -> int:
+    return requests.get(f"{settings.app_url}/api/me", cookies=cookies, timeout=30).status_code
+
+
+@pytest.mark.wall
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["restart", "crash"])
+def test_no_session_is_lost_when_redis_restarts_under_load(solved, stop_signal):
+    """20 users keep asking who they are while Redis is stopped (cleanly, or with kill -9) and started.
+
+    Requests fail while Redis is away; once it is back, every user is still logged in. The logins
+    happen 1.5 s before the restart: with appendfsync everysec, a crash loses at most the last second.
+    """
+    users = logged_in_users(solved, 20)
+    time.sleep(1.5)
+    back: dict[str, float] = {}
+
+    def restart_redis() -> None:
+        time.sleep(3)
+        stack.restart(["redis"], solved, stop_signal=stop_signal)
+        back["at"] = time.monotonic()
+
+    restarter = threading.Thread(target=restart_redis)
+    restarter.start()
+    outcomes = closed_loop(me_reader(solved.app_url, users), len(users), 10)
+    restarter.join()
+
+    after = [o for o in outcomes if o.started_at > back["at"]]
+    assert after, "no request was sent after Redis came back"
+    assert [o.status for o in after if o.status != 200] == []
+    assert [who_am_i(solved, cookies) for cookies in users] == [200] * len(users)
+
+
+def test_a_cookie_replayed_after_logout_is_refused(solved, sessions_store):
+    cookies = log_in(solved.app_url, *seeded_credentials(1)[0])
+    assert who_am_i(solved, cookies) == 200
+    assert sessions_store.exists(SESSION_PREFIX + cookies[COOKIE])
+    assert requests.post(f"{solved.app_url}/api/logout", cookies=cookies, timeout=30).status_code == 204
+    assert not sessions_store.exists(SESSION_PREFIX + cookies[COOKIE])
+    assert who_am_i(solved, cookies) == 401
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        secrets.token_urlsafe(32),  # a well-formed id nobody was given
+        "*",  # what a SCAN pattern would match, if the id reached Redis unescaped
+        "chirp:session:",  # the bare prefix
+        "",
+    ],
+    ids=["random-id", "wildcard", "prefix", "empty"],
+)
+def test_a_forged_cookie_is_refused(solved, forged):
+    assert who_am_i(solved, {COOKIE: forged}) == 401
+
+
+def test_logging_in_gives_a_new_session_id(solved, sessions_store):
+    """Session fixation: an id the visitor had before logging in is worth nothing after."""
+    page = requests.get(f"{solved.app_url}/login", timeout=30)  # the login form puts a CSRF token in the session
+    before = page.cookies.get(COOKIE)
+    assert before and sessions_store.exists(SESSION_PREFIX + before)
+    email, password = seeded_credentials(1)[0]
+    response = requests.post(
+        f"{solved.app_url}/api/login", json={"email": email, "password": password}, cookies={COOKIE: before}, timeout=30
+    )
+    after = response.cookies.get(COOKIE)
+    assert response.status_code == 200 and after and after != before
+    assert not sessions_store.exists(SESSION_PREFIX + before)
+    assert who_am_i(solved, {COOKIE: before}) == 401
+    assert who_am_i(solved, {COOKIE: after}) == 200
+
+
+def test_sessions_expire_in_redis_after_a_week_without_requests(solved, sessions_store):
+    cookies = log_in(solved.app_url, *seeded_credentials(1)[0])
+    ttl_hours = sessions_store.ttl(SESSION_PREFIX + cookies[COOKIE]) / 3600
+    assert 167 < ttl_hours <= 168
+
+
+def test_the_fixed_config_refuses_to_start_without_a_secret(monkeypatch):
+    spec = importlib.util.spec_from_file_location("fixed_config", LAB.solution_dir / "broken_app" / "config.py")
+    fixed_config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixed_config)
+    monkeypatch.delenv("CHIRP_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match=r"^CHIRP_SECRET_KEY is not set: "):
+        fixed_config.settings()
+
+
+def test_the_check_says_the_stack_is_down_when_nothing_answers(stack_down_settings):
+    with pytest.raises(StackNotRunning) as raised:
+        lab2.run(stack_down_settings)
+    assert str(raised.value) == "the lab stack is not running: run `make up`"
