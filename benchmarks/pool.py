@@ -197,7 +197,7 @@ def main() -> int:
     finally:
         print("putting the stack back: faults cleared, scalelab reset 1, usual app settings…", flush=True)
         faults.clear()
-        restarted = "restarting app1 and app2" in scalelab("reset", LAB)
+        restarted = "restarting app1, app2" in scalelab("reset", LAB)
         if not restarted:
             stack.restart(APPS, settings)
     report(before, after, pool_size)

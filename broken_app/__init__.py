@@ -2,14 +2,14 @@
 
 Its scaling mistakes are deliberate, and each one is kept in one module whose docstring says
 why it is fragile and which lab of Scale Wall Lab fixes it: db.py and gunicorn.conf.py (Lab 1),
-sessions.py, storage.py and config.py (Lab 2), uploads.py, mail.py and reports.py (Lab 3),
+sessions.py, storage.py and config.py (Lab 2), queue_settings.py, uploads.py, mail.py and reports.py (Lab 3),
 logs.py (Lab 4).
 """
 
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import api, auth, config, db, errors, lab_faults, logs, pages, schema, sessions, storage
+from . import api, auth, celery_app, config, db, errors, lab_faults, logs, pages, schema, sessions, storage
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     sessions.init_app(app)
+    celery_app.init_app(app)
     lab_faults.init_app(app)
 
     logs.init_app(app)  # first, so that its timer covers the whole request

@@ -7,10 +7,10 @@ a failing provider fails the signups. Lab 3 moves the email to a background job.
 """
 
 import smtplib
-from email.message import EmailMessage
-from email.utils import make_msgid
 
 from flask import current_app
+
+from .welcome import welcome_message
 
 # Generous, so that a slow provider does not fail signups. It is also how long one signup can
 # hold its thread and its database connection when the provider hangs.
@@ -19,17 +19,5 @@ SMTP_TIMEOUT_SECONDS = 60
 
 def send_welcome_email(user_id: int, name: str, email: str) -> None:
     config = current_app.config
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = email
-    message["Subject"] = f"Welcome to Chirp, {name}!"
-    message["Message-ID"] = make_msgid(domain="chirp.test")
-    # Lets the provider drop a second copy when the same welcome email is sent again.
-    message["X-Chirp-Idempotency-Key"] = f"welcome-{user_id}"
-    message.set_content(
-        f"Hi {name},\n\n"
-        "Welcome to Chirp! Follow a few people and say hello to the world.\n\n"
-        "The Chirp team\n"
-    )
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-        smtp.send_message(message)
+        smtp.send_message(welcome_message(user_id, name, email))

@@ -34,8 +34,9 @@ from scalelab.errors import LabError
 Say = Callable[[str], None]
 
 # Which services read the files under each folder when they start: a change there needs them
-# restarted. In order: Redis first, so that restarted apps find their session store up.
-READERS = {"infra/redis/": ("redis",), "broken_app/": ("app1", "app2")}
+# restarted. In order: Redis first, so that restarted apps find their session store up. The Celery
+# worker runs the app's code too.
+READERS = {"infra/redis/": ("redis",), "broken_app/": ("app1", "app2", "worker")}
 
 
 @dataclass

@@ -24,6 +24,11 @@ def messages() -> list[dict]:
     return _call("GET", "/messages").json()
 
 
+def stats() -> dict:
+    """{"delivered": n, "duplicates_dropped": n}: messages a repeated idempotency key kept from going out twice."""
+    return _call("GET", "/stats").json()
+
+
 def clear() -> None:
     _call("DELETE", "/messages")
 

@@ -13,7 +13,7 @@ from scalelab import settings as settings_module
 from scalelab.errors import StackNotRunning
 
 
-def _rows(url: str, sql: str) -> pd.DataFrame:
+def _rows(url: str, sql: str, params: tuple = ()) -> pd.DataFrame:
     try:
         conn = psycopg2.connect(url, connect_timeout=5)
     except psycopg2.OperationalError:
@@ -21,7 +21,7 @@ def _rows(url: str, sql: str) -> pd.DataFrame:
     conn.autocommit = True  # PgBouncer's admin console knows no BEGIN
     try:
         with conn.cursor() as cur:
-            cur.execute(sql)
+            cur.execute(sql, params or None)
             return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
     finally:
         conn.close()
@@ -35,6 +35,12 @@ def activity(settings=None) -> pd.DataFrame:
         "SELECT pid, state, client_port, wait_event_type, now() - state_change AS in_state_for, query "
         "FROM pg_stat_activity WHERE usename = 'chirp'",
     )
+
+
+def account_emails(like: str, settings=None) -> set[str]:
+    """The addresses of Chirp's accounts that match a LIKE pattern, e.g. 'wave-1234-%'."""
+    settings = settings or settings_module.load()
+    return set(_rows(settings.postgres_url("chirp"), "SELECT email FROM users WHERE email LIKE %s", (like,))["email"])
 
 
 def pgbouncer(command: str, settings=None) -> pd.DataFrame:

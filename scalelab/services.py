@@ -17,7 +17,6 @@ class Service:
     inner_port: int  # the port inside its container under Docker
     health: str  # how `health.check` probes it: postgres, pgbouncer, redis, smtp, or http:<path>
     needs: tuple[str, ...] = ()  # must be healthy before this one starts
-    on_demand: bool = False  # started only once a lab enables it (the Celery worker)
     docker_only: bool = False
 
 
@@ -31,6 +30,9 @@ SERVICES: tuple[Service, ...] = (
     Service("pgbouncer", "PGBOUNCER", 6432, "pgbouncer", needs=("postgres",)),
     Service("app1", "APP1", 8000, "http:/healthz", needs=("postgres", "smtp", "objectstore")),
     Service("app2", "APP2", 8000, "http:/healthz", needs=("postgres", "smtp", "objectstore")),
+    # Celery's worker, on Redis. Idle until Lab 3 sends it the slow work; it runs the app's code, so it
+    # needs what the apps need. Its probe is a small HTTP endpoint it serves once ready (make_celery.py).
+    Service("worker", "WORKER", 8001, "http:/", needs=("redis", "postgres", "smtp", "objectstore")),
     Service("nginx", "HTTP", 80, "http:/healthz", needs=("app1", "app2")),
     Service("postgres_exporter", "POSTGRES_EXPORTER", 9187, "http:/metrics", needs=("postgres",)),
     Service("redis_exporter", "REDIS_EXPORTER", 9121, "http:/metrics", needs=("redis",)),
@@ -40,6 +42,7 @@ SERVICES: tuple[Service, ...] = (
     Service("locust", "LOCUST", 8089, "http:/", needs=("nginx",)),
     Service("grafana", "GRAFANA", 3000, "http:/api/health", needs=("prometheus",), docker_only=True),
     Service("mailpit", "MAILPIT", 8025, "http:/livez", docker_only=True),
+    Service("flower", "FLOWER", 5555, "http:/healthcheck", needs=("redis",), docker_only=True),
 )
 
 BY_NAME = {s.name: s for s in SERVICES}
@@ -50,7 +53,7 @@ SMTP_API_INNER_PORT = 8080
 
 
 def native_services() -> list[Service]:
-    return [s for s in SERVICES if not s.docker_only and not s.on_demand]
+    return [s for s in SERVICES if not s.docker_only]
 
 
 def start_waves(services: list[Service]) -> list[list[Service]]:

@@ -7,8 +7,12 @@ HTTP API:
     PUT  /faults                      the same JSON, any subset of the keys
     GET  /messages                    every delivered message: to, from, subject, message_id,
                                       idempotency_key, time
+    GET  /stats                       {"delivered": n, "duplicates_dropped": n}
     DELETE /messages                  forget them (the lab's checks start from an empty mailbox)
 Delivered messages are appended to a JSON-lines file, so a restart of the provider loses none.
+Like the idempotency keys of real email APIs, a message whose X-Chirp-Idempotency-Key was already
+delivered is accepted (250) but not delivered again: a client that sends again after a timeout or a
+crash, not knowing whether the first send went through, cannot make a duplicate.
 A failed delivery (chosen at random, at the failure rate) answers 451, a temporary failure: a well
 behaved client retries later. With --relay HOST:PORT (Docker mode: Mailpit), a copy of every delivered
 message is passed on, in the background, for a mail UI to show; a relay that is down loses only copies.
@@ -41,6 +45,8 @@ class Mailbox:
         self.lock = threading.Lock()
         self.faults = {"latency_ms": latency_ms, "failure_rate": failure_rate}
         self.random = random.Random()
+        self.keys = {record.get("idempotency_key") for record in self.messages()} - {"", None}
+        self.duplicates_dropped = 0
 
     def set_faults(self, changes: dict) -> dict:
         latency = int(changes.get("latency_ms", self.faults["latency_ms"]))
@@ -51,19 +57,36 @@ class Mailbox:
             self.faults = {"latency_ms": latency, "failure_rate": rate}
             return dict(self.faults)
 
-    def deliver(self, record: dict) -> None:
-        with self.lock, self.store.open("a") as out:
-            out.write(json.dumps(record) + "\n")
+    def deliver(self, record: dict) -> bool:
+        """Store the message; False, storing nothing, when its idempotency key was delivered before."""
+        key = record["idempotency_key"]
+        with self.lock:
+            if key and key in self.keys:
+                self.duplicates_dropped += 1
+                return False
+            self.keys.add(key)
+            with self.store.open("a") as out:
+                out.write(json.dumps(record) + "\n")
+            return True
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {"delivered": len(self.messages_unlocked()), "duplicates_dropped": self.duplicates_dropped}
 
     def messages(self) -> list[dict]:
         with self.lock:
-            if not self.store.exists():
-                return []
-            return [json.loads(line) for line in self.store.read_text().splitlines() if line.strip()]
+            return self.messages_unlocked()
+
+    def messages_unlocked(self) -> list[dict]:
+        if not self.store.exists():
+            return []
+        return [json.loads(line) for line in self.store.read_text().splitlines() if line.strip()]
 
     def clear(self) -> None:
         with self.lock:
             self.store.write_text("")
+            self.keys.clear()
+            self.duplicates_dropped = 0
 
 
 class SlowFlakyHandler:
@@ -88,7 +111,7 @@ class SlowFlakyHandler:
         if self.mailbox.random.random() < faults["failure_rate"]:
             return "451 4.3.0 Temporary failure injected by the lab (smtp_failure_rate)"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.mailbox.deliver(
+        delivered = self.mailbox.deliver(
             {
                 "to": list(envelope.rcpt_tos),
                 "from": envelope.mail_from,
@@ -98,6 +121,8 @@ class SlowFlakyHandler:
                 "time": time.time(),
             }
         )
+        if not delivered:
+            return "250 2.0.0 Already delivered (same X-Chirp-Idempotency-Key): not sent again"
         if self.relay:
             self.relay_queue.submit(self._pass_on, envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         return "250 2.0.0 Message accepted for delivery"
@@ -114,7 +139,12 @@ def api_handler(mailbox: Mailbox):
             self.wfile.write(data)
 
         def do_GET(self):
-            routes = {"/health": lambda: {"status": "ok"}, "/faults": lambda: mailbox.faults, "/messages": mailbox.messages}
+            routes = {
+                "/health": lambda: {"status": "ok"},
+                "/faults": lambda: mailbox.faults,
+                "/messages": mailbox.messages,
+                "/stats": mailbox.stats,
+            }
             if self.path not in routes:
                 return self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
             self._send(HTTPStatus.OK, routes[self.path]())

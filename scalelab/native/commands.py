@@ -236,6 +236,23 @@ def app(instance: str):
     return launch
 
 
+def worker(settings: Settings, account: Account) -> Launch:
+    folder = STATE / "worker"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Launch(
+        [
+            binaries.venv_program("celery"), "-A", "broken_app.make_celery", "worker",
+            "--loglevel", "INFO",
+            # 4 processes: the lab's jobs mostly wait on the email provider, not on the CPU.
+            "--concurrency", "4",
+            "--hostname", "worker@%h",
+        ],
+        cwd=folder,
+        env={**app_environment(settings, "worker"), "CHIRP_WORKER_HEALTH_PORT": str(settings.port("WORKER"))},
+        as_service_account=False,
+    )
+
+
 def jupyterlab(settings: Settings, account: Account) -> Launch:
     folder = STATE / "jupyter"
     folder.mkdir(parents=True, exist_ok=True)
@@ -290,6 +307,7 @@ LAUNCHERS = {
     "objectstore": objectstore,
     "app1": app("app1"),
     "app2": app("app2"),
+    "worker": worker,
     "jupyterlab": jupyterlab,
     "locust": locust,
 }

@@ -399,7 +399,7 @@ def test_solve_applies_the_overlay_and_backs_up_the_learners_edits(course):
     assert f"your edits are saved in {backup.relative_to(course)}" in result.stdout
     assert "broken_app/db.py  solution of 01-pool" in result.stdout
     # This course's app is not running (no pid files under its .lab/), so nothing is restarted.
-    assert "app1 and app2 are not running: `make up` starts them with these files" in result.stdout
+    assert "app1, app2 and worker are not running: `make up` starts them with these files" in result.stdout
 
     again = scalelab("solve", "1", repo=course)
     assert "broken_app/db.py  already the solution of 01-pool" in again.stdout
@@ -424,7 +424,7 @@ def test_solve_in_docker_mode_says_the_image_must_be_rebuilt(course):
     (course / ".lab" / "mode").write_text("docker\n")
     result = scalelab("solve", "1", repo=course)
     assert result.returncode == 0, result.stderr
-    assert "run `scalelab up --docker` to rebuild and restart app1 and app2" in result.stdout
+    assert "run `scalelab up --docker` to rebuild and restart app1, app2 and worker" in result.stdout
 
 
 def test_solve_a_lab_without_a_broken_side_is_one_line(course):
@@ -520,18 +520,18 @@ def test_reset_outside_a_git_clone_names_the_fix(course):
 # --- restarting the real app ------------------------------------------------------------------
 
 
-def test_a_changed_app_file_restarts_app1_and_app2_healthy(lab_settings, running_stack):
+def test_a_changed_app_file_restarts_app1_app2_and_the_worker_healthy(lab_settings, running_stack):
     """What solve and reset do after changing broken_app/ in native mode, on the real stack."""
     from scalelab import labs
     from scalelab.native import process
 
-    before = {name: process.running_pid(name) for name in ("app1", "app2")}
+    before = {name: process.running_pid(name) for name in ("app1", "app2", "worker")}
     said: list[str] = []
     outcome = labs.Outcome([labs.Change("broken_app/db.py", "test", changed=True)])
     labs.restart_services(outcome, "native", lab_settings, said.append)
-    after = {name: process.running_pid(name) for name in ("app1", "app2")}
+    after = {name: process.running_pid(name) for name in ("app1", "app2", "worker")}
     assert all(after.values()) and all(after[name] != before[name] for name in after), (before, after)
-    assert said[-1] == "app1 and app2 restarted, healthy"
+    assert said[-1] == "app1, app2 and worker restarted, healthy"
     assert requests.get(f"{lab_settings.app_url}/healthz", timeout=10).status_code == 200
 
 

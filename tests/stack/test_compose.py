@@ -36,7 +36,7 @@ CATALOGUE = {s.name for s in SERVICES}
 # Extra host ports a service publishes beyond its catalogue port: (.env key, container port).
 EXTRA_PORTS = {"smtp": [("SMTP_API", 8080)]}
 APP_IMAGE = f"scalelab/chirp:{PROJECT_VERSION}"
-APP_IMAGE_USERS = {"app1", "app2", "smtp", "jupyterlab", "locust", "seed"}
+APP_IMAGE_USERS = {"app1", "app2", "worker", "smtp", "jupyterlab", "locust", "seed"}
 # Where the app image holds its copy of the repo (Dockerfile: WORKDIR, then COPY . .).
 IMAGE_REPO = "/opt/scalelab"
 CONFIG_MOUNT = "lab-config:/etc/lab:ro"
@@ -340,7 +340,7 @@ def test_each_service_publishes_its_env_port_on_localhost_only(services):
 
 def test_app_instances_get_what_native_mode_gives_them(services, docker_settings):
     native_keys = set(commands.app_environment(docker_settings, "app1"))
-    for instance in ("app1", "app2"):
+    for instance in ("app1", "app2", "worker"):
         env = services[instance]["environment"]
         assert native_keys <= set(env), f"{instance} lacks {sorted(native_keys - set(env))}"
         assert env["CHIRP_INSTANCE"] == instance
@@ -348,9 +348,18 @@ def test_app_instances_get_what_native_mode_gives_them(services, docker_settings
             url = urlsplit(env[key])
             assert url.hostname in CATALOGUE and url.port == BY_NAME[url.hostname].inner_port, f"{instance} {key}"
         assert env["CHIRP_SMTP_HOST"] == "smtp" and env["CHIRP_SMTP_PORT"] == str(BY_NAME["smtp"].inner_port)
+    for instance in ("app1", "app2"):
         command = services[instance]["command"]
         assert command[:2] == ["gunicorn", "-c"] and command[-1] == "broken_app:create_app()"
         assert command[command.index("--bind") + 1] == f"0.0.0.0:{BY_NAME[instance].inner_port}"
+
+
+def test_the_worker_runs_the_native_worker_s_command_and_probe(services, docker_settings):
+    native = commands.worker(docker_settings, None)
+    assert services["worker"]["command"] == [Path(native.argv[0]).name, *native.argv[1:]]
+    env = services["worker"]["environment"]
+    assert env["CHIRP_WORKER_HEALTH_PORT"] == str(BY_NAME["worker"].inner_port)
+    assert env["CHIRP_WORKER_HEALTH_HOST"] == "0.0.0.0"
 
 
 def test_minio_its_bucket_and_the_apps_share_the_object_store_settings(tmp_path):

@@ -56,12 +56,37 @@ def provider(tmp_path):
         process.wait(10)
 
 
-def send(port: int, subject: str) -> None:
+def send(port: int, subject: str, idempotency_key: str = "") -> None:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@chirp.test", "b@chirp.test", subject
+    if idempotency_key:
+        message["X-Chirp-Idempotency-Key"] = idempotency_key
     message.set_content("hi")
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
         smtp.send_message(message)
+
+
+def test_a_second_message_with_the_same_idempotency_key_is_accepted_but_not_delivered(provider):
+    smtp_port, api = provider()
+    send(smtp_port, "first", idempotency_key="welcome-1")
+    send(smtp_port, "again", idempotency_key="welcome-1")  # answered 250: smtplib raises on anything else
+    send(smtp_port, "another user", idempotency_key="welcome-2")
+    send(smtp_port, "no key")
+    send(smtp_port, "no key either")
+    assert [m["subject"] for m in requests.get(f"{api}/messages", timeout=5).json()] == [
+        "first", "another user", "no key", "no key either"
+    ]
+    assert requests.get(f"{api}/stats", timeout=5).json() == {"delivered": 4, "duplicates_dropped": 1}
+
+
+def test_idempotency_keys_outlive_a_restart(provider):
+    port, api = provider()
+    send(port, "first", idempotency_key="welcome-1")
+    subprocess.run(["pkill", "-f", f"--smtp-port {port}"], check=False)
+    time.sleep(0.5)
+    port, api = provider()
+    send(port, "again, after the restart", idempotency_key="welcome-1")
+    assert [m["subject"] for m in requests.get(f"{api}/messages", timeout=5).json()] == ["first"]
 
 
 def test_delivered_messages_survive_a_restart(provider):
