@@ -28,6 +28,9 @@ FIELDS: dict[str, type] = {
     "check": str,
     "hints": list,
 }
+# Keys a [[lab]] table may leave out. `formerly` lists the ids a lab had before a course update
+# renamed it, so that results recorded under an old id (.lab/progress.json) count for the lab.
+OPTIONAL_FIELDS: dict[str, type] = {"formerly": list}
 TYPE_NAMES = {str: "a string", bool: "true or false", list: "a list of strings"}
 
 # Files that tools leave next to real ones; they are never part of a solution.
@@ -45,8 +48,14 @@ class Lab:
     notebook: str
     check: str
     hints: tuple[str, ...]
+    formerly: tuple[str, ...] = ()
     # The repository the lab belongs to: the folder above labs/.
     repo: Path = REPO
+
+    @property
+    def recorded_ids(self) -> tuple[str, ...]:
+        """Every id this lab's results may be recorded under: its id, then its former ids."""
+        return (self.id, *self.formerly)
 
     @property
     def readme(self) -> Path:
@@ -115,12 +124,12 @@ def _lab(table: dict, position: int, where: str, repo: Path) -> Lab:
     missing = FIELDS.keys() - table.keys()
     if missing:
         raise LabError(f"{where}: lab {name} lacks {', '.join(sorted(missing))}: add them (see the top of the file)")
-    unknown = table.keys() - FIELDS.keys()
+    unknown = table.keys() - FIELDS.keys() - OPTIONAL_FIELDS.keys()
     if unknown:
         keys = ", ".join(sorted(unknown))
         raise LabError(f"{where}: lab {name} has unknown keys {keys}: remove them or fix their spelling")
-    for key, kind in FIELDS.items():
-        value = table[key]
+    for key, kind in {**FIELDS, **OPTIONAL_FIELDS}.items():
+        value = table.get(key, kind())
         if not isinstance(value, kind) or (kind is list and not all(isinstance(item, str) for item in value)):
             raise LabError(f"{where}: lab {name}: make {key} {TYPE_NAMES[kind]}")
     values = {key: tuple(value) if isinstance(value, list) else value for key, value in table.items()}
@@ -128,7 +137,8 @@ def _lab(table: dict, position: int, where: str, repo: Path) -> Lab:
 
 
 def _check_references(labs: list[Lab], where: str) -> None:
-    """Ids and aliases are unique, and a lab requires only labs listed before it."""
+    """Ids and aliases are unique, a lab requires only labs listed before it, and an old id
+    (`formerly`) belongs to one lab only and is no lab's id now."""
     ids: set[str] = set()
     aliases: set[str] = set()
     for lab in labs:
@@ -144,3 +154,12 @@ def _check_references(labs: list[Lab], where: str) -> None:
                 )
         ids.add(lab.id)
         aliases.add(lab.alias)
+    former: set[str] = set()
+    for lab in labs:
+        for old in lab.formerly:
+            if old in ids or old in former:
+                raise LabError(
+                    f"{where}: lab {lab.id!r} was formerly {old!r}, but that id is another lab's, now or formerly: "
+                    "an old id can count for one lab only, so remove it from formerly"
+                )
+            former.add(old)

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 
-from scalelab import docker, doctor, notebooks, settings as settings_module
+from scalelab import classroom, docker, doctor, notebooks, settings as settings_module
 from scalelab.errors import LabError, StackNotRunning
 from scalelab.native import packages, stack as native
 from scalelab.paths import REPO, STATE, log_file
@@ -274,6 +274,61 @@ def cmd_mail(args) -> int:
     return 0
 
 
+# --- Progress and the classroom ----------------------------------------------------------------------
+
+
+def cmd_progress(args) -> int:
+    from scalelab import catalogue, progress
+
+    statuses = progress.summary(catalogue.all_labs(), progress.read())
+    if args.json:
+        print(json.dumps(progress.as_json(statuses)))
+        return 0
+    print(progress.table(statuses))
+    joined = classroom.membership()
+    if joined:
+        print(f"each check is also sent to the classroom at {joined['url']} as {joined['name']!r}")
+    return 0
+
+
+def cmd_classroom_serve(args) -> int:
+    from scalelab import catalogue
+
+    server = classroom.make_server(catalogue.all_labs(), classroom.store_file(), args.host, args.port)
+    print(f"classroom view: {server.url} (results kept in {classroom.store_file()}; Ctrl-C stops it)")
+    print(f"learners run: {server.join_command}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("classroom stopped; `scalelab classroom serve` again shows the same grid")
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_classroom_join(args) -> int:
+    import getpass
+
+    sent = classroom.join(args.url, args.name or getpass.getuser())
+    joined = classroom.membership()
+    print(f"joined the classroom at {joined['url']} as {joined['name']!r}")
+    if sent:
+        print(f"sent the latest check of {', '.join(sent)}")
+    print(
+        f"from now on each `scalelab check` sends its lab, verdict and time there (a classroom that does not "
+        f"answer costs a check {classroom.POST_TIMEOUT_S:g} s at most); `scalelab classroom leave` stops it"
+    )
+    return 0
+
+
+def cmd_classroom_leave(args) -> int:
+    if classroom.leave():
+        print("left the classroom: check results stay on this computer")
+    else:
+        print("not in a classroom: nothing to leave")
+    return 0
+
+
 def cmd_system_packages(args) -> int:
     packages.ensure(for_tests=args.for_tests)
     print("system packages: all present")
@@ -347,6 +402,22 @@ def build_parser() -> argparse.ArgumentParser:
     mail.add_argument("--json", action="store_true", help="print the list as JSON")
     mail.add_argument("--last", type=int, metavar="N", help="only the N most recent")
     mail.set_defaults(func=cmd_mail)
+
+    progress = verbs.add_parser("progress", help="each lab passed, failed or not started, with its last check")
+    progress.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    progress.set_defaults(func=cmd_progress)
+
+    classroom_verb = verbs.add_parser("classroom", help="opt-in classroom view on the LAN: serve, join URL, leave")
+    actions = classroom_verb.add_subparsers(dest="classroom_action", required=True, metavar="ACTION")
+    serve = actions.add_parser("serve", help="(instructor) a live grid of learners x labs in the browser")
+    serve.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: every interface)")
+    serve.add_argument("--port", type=int, default=classroom.DEFAULT_PORT, help=f"default {classroom.DEFAULT_PORT}")
+    serve.set_defaults(func=cmd_classroom_serve)
+    join = actions.add_parser("join", help="(learner) send each check's lab, verdict and time to a classroom")
+    join.add_argument("url", metavar="URL", help="the address `classroom serve` printed")
+    join.add_argument("--name", help="the name the instructor sees (default: your login name)")
+    join.set_defaults(func=cmd_classroom_join)
+    actions.add_parser("leave", help="(learner) stop sending check results").set_defaults(func=cmd_classroom_leave)
 
     packages_verb = verbs.add_parser(
         "system-packages", help="install the Debian packages native mode needs (apt-get as root, else the command)"

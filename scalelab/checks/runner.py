@@ -1,13 +1,8 @@
-"""Run a lab's check (`scalelab check`), show its result, and record it in .lab/progress.json.
+"""Run a lab's check (`scalelab check`), show its result, record it in .lab/progress.json (format in
+scalelab/progress.py), and send it to the classroom the learner joined, if any (scalelab/classroom.py).
 
 Exit codes of `scalelab check`: 0 the lab passes, 1 it fails, 2 the check could not run (the stack is
 down, or the lab has no check yet).
-
-.lab/progress.json keeps every result, keyed by lab id, so that a lab added, reordered or renamed
-later leaves the entries of the others readable (an id no lab has any more is simply old history):
-    {"version": 1,
-     "labs": {"01-connection-pool": [{"passed": false, "time": "2025-01-01T12:00:00+00:00",
-                                       "measurements": {...}}, ...]}}
 """
 
 from __future__ import annotations
@@ -21,12 +16,12 @@ from pathlib import Path
 
 import requests
 
-from scalelab import paths
+from scalelab import classroom
 from scalelab.catalogue import Lab
 from scalelab.checks import CheckResult
 from scalelab.errors import LabError, StackNotRunning
+from scalelab.progress import empty_document, parse_document, progress_file
 
-PROGRESS_VERSION = 1
 # nginx answers these itself when no app instance behind it does.
 NO_UPSTREAM = {502, 504}
 
@@ -35,10 +30,6 @@ class CheckUnavailable(LabError):
     """The lab's check cannot run at all (e.g. it is not written yet): `scalelab check` exits 2."""
 
     exit_code = 2
-
-
-def progress_file() -> Path:
-    return paths.STATE / "progress.json"
 
 
 def load_check(lab: Lab):
@@ -114,15 +105,13 @@ def _number(value) -> str:
 
 
 def record(lab: Lab, result: CheckResult, path: Path | None = None) -> Path:
-    """Append the result to the progress file (written whole, then renamed: never half a file)."""
+    """Append the result to the progress file (written whole, then renamed: never half a file), then
+    send it to the classroom, if the learner joined one."""
     path = path or progress_file()
-    progress = {"version": PROGRESS_VERSION, "labs": {}}
+    progress = empty_document()
     if path.exists():
         try:
-            loaded = json.loads(path.read_text())
-            if not isinstance(loaded, dict) or not isinstance(loaded.get("labs"), dict):
-                raise ValueError("no labs object")
-            progress = loaded
+            progress = parse_document(path.read_text())
         except ValueError:
             kept = path.with_name(f"{path.name}.unreadable-{datetime.now():%Y%m%d-%H%M%S}")
             path.rename(kept)
@@ -137,4 +126,5 @@ def record(lab: Lab, result: CheckResult, path: Path | None = None) -> Path:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(progress, indent=1, default=str) + "\n")
     os.replace(partial, path)
+    classroom.post_result(lab.id, entry["passed"], entry["time"])
     return path
