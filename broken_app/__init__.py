@@ -9,7 +9,7 @@ logs.py (Lab 4).
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import api, auth, celery_app, config, db, errors, lab_faults, logs, pages, schema, sessions, storage
+from . import api, auth, celery_app, config, db, errors, lab_faults, logs, pages, reports, schema, sessions, storage
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(storage.bp)
+    app.register_blueprint(reports.bp)
     app.add_url_rule("/healthz", view_func=healthz)
     return app
 

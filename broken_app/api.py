@@ -2,7 +2,7 @@
 
 from flask import Blueprint, g
 
-from . import auth, posts, reports, uploads, users, validation
+from . import auth, posts, uploads, users, validation
 from .auth import login_required
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -55,12 +55,6 @@ def create_post():
 @login_required
 def upload_avatar():
     return {"url": uploads.save_avatar(g.user.id, validation.uploaded_file())}, 201
-
-
-@bp.post("/reports")
-@login_required
-def export_report():
-    return reports.download(g.user)
 
 
 @bp.put("/users/<int:user_id>/follow")

@@ -16,7 +16,7 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from . import auth, posts, reports, uploads, users, validation
+from . import auth, posts, uploads, users, validation
 from .auth import login_required
 
 bp = Blueprint("pages", __name__)
@@ -134,9 +134,3 @@ def upload_avatar():
     except HTTPException as error:
         flash(error.description)
     return redirect(url_for("pages.profile", user_id=g.user.id))
-
-
-@bp.post("/reports")
-@login_required
-def export_report():
-    return reports.download(g.user)

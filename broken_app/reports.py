@@ -1,4 +1,5 @@
-"""The "export my activity" PDF report.
+"""The "export my activity" PDF report: the profile page's button (POST /reports) and the API's
+POST /api/reports.
 
 Fragile on purpose (Lab 3): the PDF is built inside the request, on the web server's CPU, while
 the request holds its thread and its database connection. Building it takes longer the more the
@@ -7,13 +8,28 @@ it to a background job.
 """
 
 import io
-from datetime import datetime, timezone
 
-from flask import send_file
-from fpdf import FPDF
+from flask import Blueprint, g, send_file
 from sqlalchemy import Row
 
-from . import posts, users
+from . import pages
+from .auth import login_required
+from .report_pdf import activity_report
+
+bp = Blueprint("reports", __name__)
+
+
+@bp.post("/api/reports")
+@login_required
+def export_from_api():
+    return download(g.user)
+
+
+@bp.post("/reports")
+@login_required
+def export_from_page():
+    pages.check_csrf_token()
+    return download(g.user)
 
 
 def download(user: Row):
@@ -24,35 +40,3 @@ def download(user: Row):
         as_attachment=True,
         download_name="chirp-activity.pdf",
     )
-
-
-def activity_report(user: Row) -> bytes:
-    """A PDF with the user's counts and all of their posts, newest first."""
-    stats = users.stats(user.id)
-    pdf = FPDF()
-    pdf.set_title("Chirp activity report")
-    pdf.add_page()
-    pdf.set_font("Helvetica", style="B", size=18)
-    pdf.cell(text=_latin1(f"Chirp activity of {user.name}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=11)
-    pdf.cell(
-        text=_latin1(f"{user.email}, exported {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.cell(
-        text=f"{stats.posts} posts, {stats.followers} followers, following {stats.following}",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln()
-    with pdf.table(col_widths=(35, 155), text_align="LEFT") as table:
-        table.row(("Date", "Post"))
-        for post in posts.by_author(user.id):
-            table.row((f"{post['created_at']:%Y-%m-%d %H:%M}", _latin1(post["body"])))
-    return bytes(pdf.output())
-
-
-def _latin1(text: str) -> str:
-    """PDF's built-in fonts cover Latin-1 only: other characters print as "?"."""
-    return text.encode("latin-1", "replace").decode("latin-1")

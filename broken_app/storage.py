@@ -8,9 +8,10 @@ object storage that every instance shares.
 
 import os
 
-from flask import Blueprint, current_app, send_from_directory, url_for
+from flask import Blueprint, current_app, send_from_directory
 
 bp = Blueprint("storage", __name__)
+AVATARS = "/avatars/"
 
 
 def folder() -> str:
@@ -18,14 +19,24 @@ def folder() -> str:
     return os.path.abspath(current_app.config["UPLOAD_FOLDER"])
 
 
-def save(name: str, data: bytes, content_type: str) -> str:
-    """Store a new file under `name` and return its URL. The content type is guessed from the name when served."""
-    os.makedirs(folder(), exist_ok=True)
-    with open(os.path.join(folder(), name), "wb") as file:
+def save(name: str, data: bytes, content_type: str) -> None:
+    """Store a file under `name`. The content type is guessed from the name when served."""
+    path = os.path.join(folder(), name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as file:
         file.write(data)
-    return url_for("storage.avatar", filename=name)
 
 
-@bp.get("/avatars/<filename>")
+def load(name: str) -> bytes:
+    with open(os.path.join(folder(), name), "rb") as file:
+        return file.read()
+
+
+def url(name: str) -> str:
+    """Where a stored avatar is served."""
+    return AVATARS + name
+
+
+@bp.get(AVATARS + "<filename>")
 def avatar(filename: str):
     return send_from_directory(folder(), filename)

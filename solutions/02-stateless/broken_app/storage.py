@@ -15,9 +15,10 @@ import threading
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from flask import Blueprint, Response, abort, current_app, url_for
+from flask import Blueprint, Response, abort, current_app
 
 bp = Blueprint("storage", __name__)
+AVATARS = "/avatars/"
 
 _client_lock = threading.Lock()
 # boto3 retries a failed call a few times with backoff ("standard" mode), and gives up after
@@ -42,13 +43,21 @@ def client():
     return extensions["chirp_s3"]
 
 
-def save(name: str, data: bytes, content_type: str) -> str:
-    """Store a new file under `name` and return its URL."""
+def save(name: str, data: bytes, content_type: str) -> None:
+    """Store a file under `name`."""
     client().put_object(Bucket=current_app.config["S3_BUCKET"], Key=name, Body=data, ContentType=content_type)
-    return url_for("storage.avatar", filename=name)
 
 
-@bp.get("/avatars/<filename>")
+def load(name: str) -> bytes:
+    return client().get_object(Bucket=current_app.config["S3_BUCKET"], Key=name)["Body"].read()
+
+
+def url(name: str) -> str:
+    """Where a stored avatar is served."""
+    return AVATARS + name
+
+
+@bp.get(AVATARS + "<filename>")
 def avatar(filename: str):
     try:
         stored = client().get_object(Bucket=current_app.config["S3_BUCKET"], Key=filename)
