@@ -1,0 +1,150 @@
+"""Lab 3's reference fix, held to what the lab promises, on the real stack with the real Celery
+worker (no eager mode): reports and thumbnails are jobs whose results arrive, and welcome emails
+arrive exactly once through provider failures and a worker killed mid-job.
+
+The check failing on the broken app and passing after `scalelab solve 3` is tested by
+tests/labs/test_checks_fail_then_pass.py once the lab is available.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import requests
+from PIL import Image
+
+from scalelab import catalogue, faults, mailbox
+from scalelab.checks import lab3
+from scalelab.clients import avatar_png, log_in, seeded_credentials
+from scalelab.errors import StackNotRunning
+from scalelab.native import stack
+from scalelab.paths import REPO
+
+LAB = catalogue.find("3")
+# The reference fix's visibility timeout is 20 s: a killed worker's jobs come back after it.
+DELIVERY_S = 45
+
+
+def scalelab(*args: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"scalelab {' '.join(args)}: {result.stdout}{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def solved(lab_settings, running_stack):
+    """The stack running Lab 3's reference fix (and Labs 1 and 2, which it builds on); reset afterwards."""
+    scalelab("solve", LAB.id)
+    try:
+        yield lab_settings
+    finally:
+        faults.clear()
+        scalelab("reset", "--all")
+
+
+@pytest.fixture
+def member(solved) -> dict[str, str]:
+    return log_in(solved.app_url, *seeded_credentials(1)[0])
+
+
+def eventually(probe, seconds: float = 30):
+    """probe() until it returns something truthy; that value, or None after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    return None
+
+
+def sign_up(settings, count: int) -> set[str]:
+    run = uuid.uuid4().hex[:8]
+    addresses = {f"lab3-{run}-{n}@chirp.test" for n in range(count)}
+    for address in addresses:
+        body = {"name": "Lab Three", "email": address, "password": "lab-three-password"}
+        assert requests.post(f"{settings.app_url}/api/signup", json=body, timeout=30).status_code == 201
+    return addresses
+
+
+def deliveries(addresses: set[str]) -> dict[str, int]:
+    counts = collections.Counter(to for message in mailbox.messages() for to in message["to"] if to in addresses)
+    return dict(counts)
+
+
+def test_a_report_is_accepted_at_once_and_its_pdf_arrives(solved, member):
+    started = time.monotonic()
+    accepted = requests.post(f"{solved.app_url}/api/reports", cookies=member, timeout=30)
+    assert accepted.status_code == 202 and time.monotonic() - started < 5
+    status_url = f"{solved.app_url}{accepted.json()['status_url']}"
+    assert accepted.headers["Location"] == accepted.json()["status_url"]
+
+    done = eventually(lambda: (answer := requests.get(status_url, cookies=member, timeout=30).json())["status"] == "done" and answer)
+    assert done, "the report was not built within 30 s"
+    pdf = requests.get(f"{solved.app_url}{done['pdf_url']}", cookies=member, timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+
+
+def test_somebody_else_s_report_is_404(solved, member):
+    accepted = requests.post(f"{solved.app_url}/api/reports", cookies=member, timeout=30).json()
+    stranger = log_in(solved.app_url, *seeded_credentials(2)[1])
+    assert requests.get(f"{solved.app_url}{accepted['status_url']}", cookies=stranger, timeout=30).status_code == 404
+
+
+def test_the_thumbnail_is_made_by_the_worker_and_then_becomes_the_avatar(solved, member):
+    uploaded = requests.post(
+        f"{solved.app_url}/api/avatar", files={"file": ("me.png", avatar_png(), "image/png")}, cookies=member, timeout=30
+    )
+    assert uploaded.status_code == 201
+    url = uploaded.json()["url"]
+    image = eventually(lambda: (response := requests.get(f"{solved.app_url}{url}", timeout=30)).status_code == 200 and response)
+    assert image, f"{url} did not appear within 30 s"
+    assert Image.open(io.BytesIO(image.content)).size == (128, 128)
+    me = eventually(lambda: requests.get(f"{solved.app_url}/api/me", cookies=member, timeout=30).json()["avatar_url"] == url)
+    assert me, "the user's avatar was not switched to the thumbnail"
+
+
+def test_a_file_that_is_not_an_image_is_refused_in_the_request(solved, member):
+    refused = requests.post(
+        f"{solved.app_url}/api/avatar", files={"file": ("me.png", b"not an image", "image/png")}, cookies=member, timeout=30
+    )
+    assert refused.status_code == 400 and "file must be an image" in refused.json()["error"]
+
+
+@pytest.mark.wall
+def test_every_email_arrives_exactly_once_when_the_provider_fails_half_of_them(solved):
+    faults.set_fault("smtp_failure_rate", 0.5)
+    try:
+        addresses = sign_up(solved, 10)
+        delivered = eventually(lambda: (counts := deliveries(addresses)) and set(counts) == addresses and counts, DELIVERY_S)
+    finally:
+        faults.clear()
+    assert delivered, f"only {len(deliveries(addresses))} of 10 emails arrived within {DELIVERY_S} s"
+    assert set(delivered.values()) == {1}
+
+
+@pytest.mark.wall
+def test_every_email_arrives_exactly_once_when_the_worker_is_killed_mid_job(solved):
+    """Each email takes 3 s at the provider; the worker is killed with SIGKILL while it sends them."""
+    faults.set_fault("smtp_latency_ms", 3000)
+    try:
+        addresses = sign_up(solved, 6)
+        time.sleep(1)
+        stack.restart(["worker"], solved, stop_signal=signal.SIGKILL)
+        delivered = eventually(lambda: (counts := deliveries(addresses)) and set(counts) == addresses and counts, DELIVERY_S)
+    finally:
+        faults.clear()
+    assert delivered, f"only {len(deliveries(addresses))} of 6 emails arrived within {DELIVERY_S} s of the kill"
+    assert set(delivered.values()) == {1}
+
+
+def test_the_check_says_the_stack_is_down_when_nothing_answers(stack_down_settings):
+    with pytest.raises(StackNotRunning):
+        lab3.run(stack_down_settings)
