@@ -29,10 +29,6 @@ minutes.
 
 from __future__ import annotations
 
-import argparse
-import collections
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -40,13 +36,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import requests
+from labrun import (
+    before_and_after, endpoint_rows, preflight, print_comparison, run, scalelab, summarize, wave_arguments,
+)
 
-from scalelab import applogs, catalogue, faults, labs, settings as settings_module
-from scalelab.clients import Outcome, closed_loop, feed_reader, percentile, signup_sender
-from scalelab.errors import LabError
-from scalelab.load import require_app
+from scalelab import applogs, faults, settings as settings_module
+from scalelab.clients import Outcome, closed_loop, feed_reader, signup_sender
 from scalelab.native import stack
-from scalelab.paths import REPO, STATE
 from scalelab.pg import ConnectionSampler
 
 LAB = "1"
@@ -56,27 +52,6 @@ ERROR_KINDS = {
     "PostgreSQL refused the connection": r"remaining connection slots are reserved|too many clients already",
     "timed out waiting for a pooled connection": r"QueuePool limit|TimeoutError",
 }
-
-
-def scalelab(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=600
-    )
-    if result.returncode != 0:
-        raise LabError(f"`scalelab {' '.join(args)}` failed (exit {result.returncode}): {(result.stdout + result.stderr).strip()}")
-    return result.stdout
-
-
-def require_pristine_modules() -> None:
-    """Refuse to run over the learner's edits: solve and reset would replace them (with a backup)."""
-    lab = catalogue.find(LAB)
-    labs.require_git(REPO)
-    changed = [path for path in lab.modules if (REPO / path).read_bytes() != labs.pristine(REPO, path)]
-    if changed:
-        raise LabError(
-            f"{', '.join(changed)} differ from git: this benchmark solves and resets lab 1, so commit or "
-            "stash your edits first (or run `scalelab reset 1`, which saves them under .lab/backups/)"
-        )
 
 
 def restart_apps(settings, env: dict[str, str] | None = None) -> None:
@@ -93,17 +68,6 @@ def restart_apps(settings, env: dict[str, str] | None = None) -> None:
         answered = pids.nunique()
     if answered < expected:
         print(f"  warning: only {answered} of {expected} workers answered within a minute", flush=True)
-
-
-def summarize(outcomes: list[Outcome]) -> dict:
-    failed = sum(outcome.status >= 500 or outcome.status == 0 for outcome in outcomes)
-    return {
-        "requests": len(outcomes),
-        "failed": failed,
-        "error_rate": failed / len(outcomes) if outcomes else 0.0,
-        "p95_ms": percentile([outcome.seconds for outcome in outcomes], 95) * 1000 if outcomes else float("nan"),
-        "statuses": collections.Counter(outcome.status for outcome in outcomes),
-    }
 
 
 def measure(label: str, settings, args) -> dict:
@@ -146,67 +110,37 @@ def measure(label: str, settings, args) -> dict:
     }
 
 
-def ratio(before: float, after: float) -> str:
-    if after == 0:
-        return "n/a (0 after)" if before else "-"
-    return f"{before / after:.1f}x"
-
-
 def report(before: dict, after: dict, pool_size: int) -> None:
-    rows = []
-    for endpoint in ("feed", "signup", "all"):
-        b, a = before[endpoint], after[endpoint]
-        rows.append((f"{endpoint} p95", f"{b['p95_ms']:,.0f} ms", f"{a['p95_ms']:,.0f} ms", ratio(b["p95_ms"], a["p95_ms"])))
-        rows.append((f"{endpoint} errors", f"{b['error_rate']:.1%}", f"{a['error_rate']:.1%}", ratio(b["error_rate"], a["error_rate"])))
-        rows.append((f"{endpoint} requests", f"{b['requests']:,}", f"{a['requests']:,}", ""))
+    rows = endpoint_rows(before, after, ("feed", "signup", "all"))
     rows.append(("peak PostgreSQL conns", str(before["peak_connections"]), str(after["peak_connections"]), ""))
     rows.append(("  of them not via PgBouncer", str(before["peak_direct"]), str(after["peak_direct"]), ""))
     rows.append(("run time", f"{before['seconds']:.0f} s", f"{after['seconds']:.0f} s", ""))
-    print(f"\n{'':<28}{'broken':>14}{'fixed':>14}{'broken/fixed':>16}")
-    for name, b, a, r in rows:
-        print(f"{name:<28}{b:>14}{a:>14}{r:>16}")
+    print_comparison(rows)
     print(f"\n(PgBouncer's pool: {pool_size} server connections)")
-    for run in (before, after):
-        statuses = ", ".join(f"{status or 'no answer'} x{count}" for status, count in sorted(run["all"]["statuses"].items()))
-        kinds = ", ".join(f"{kind} x{count}" for kind, count in run["logged_errors"].items() if count) or "none"
-        print(f"{run['label']}: HTTP statuses {statuses}; errors in the app's log: {kinds}")
+    for each in (before, after):
+        statuses = ", ".join(f"{status or 'no answer'} x{count}" for status, count in sorted(each["all"]["statuses"].items()))
+        kinds = ", ".join(f"{kind} x{count}" for kind, count in each["logged_errors"].items() if count) or "none"
+        print(f"{each['label']}: HTTP statuses {statuses}; errors in the app's log: {kinds}")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--signups", type=int, default=300, help="clients signing up (default 300)")
-    parser.add_argument("--readers", type=int, default=50, help="clients reading the feed (default 50)")
-    parser.add_argument("--seconds", type=float, default=20, help="how long the clients send requests (default 20)")
-    parser.add_argument("--email-ms", type=int, default=2000, help="the email provider's latency (default 2000)")
+    parser = wave_arguments(__doc__.splitlines()[0], signups=300, readers=50, email_ms=2000)
     parser.add_argument("--workers", type=int, default=8, help="gunicorn workers per instance (default 8)")
     args = parser.parse_args()
 
     settings = settings_module.load()
-    mode_file = STATE / "mode"
-    if mode_file.exists() and mode_file.read_text().strip() != "native":
-        raise LabError("this benchmark restarts the app instances of the native stack: run it with `scalelab up --native`")
-    require_app(settings.app_url)
-    require_pristine_modules()
+    preflight(settings, (LAB,))
     pool_size = int(settings["PGBOUNCER_POOL_SIZE"])
-    faults.clear()
-    try:
-        before = measure("broken", settings, args)
-        print("applying the reference fix: scalelab solve 1…", flush=True)
-        scalelab("solve", LAB)
-        after = measure("fixed", settings, args)
-    finally:
+
+    def put_back() -> None:
         print("putting the stack back: faults cleared, scalelab reset 1, usual app settings…", flush=True)
-        faults.clear()
-        restarted = "restarting app1, app2" in scalelab("reset", LAB)
-        if not restarted:
+        if "restarting app1, app2" not in scalelab("reset", LAB):
             stack.restart(APPS, settings)
+
+    before, after = before_and_after(LAB, lambda label: measure(label, settings, args), put_back)
     report(before, after, pool_size)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LabError as error:
-        print(f"benchmarks/pool.py: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
+    run(main, "benchmarks/pool.py")

@@ -2,7 +2,7 @@
 unaffected, and every welcome email arrives exactly once, even when the worker is killed mid-way.
 
 What it does (about 50 s, native mode: it kills and restarts the Celery worker):
-1. Baseline, no fault, 5 s: 2 clients sign up and 4 read the feed, each sending its next request as
+1. Baseline, no fault, 5 s: 2 clients sign up and 2 read the feed, each sending its next request as
    soon as the last one answered. Their p95s are this machine's own yardstick: a signup hashes a
    password (about 0.1 s of CPU), so its absolute time says little about the email.
 2. The same load for 10 s, with the email provider at 1 s per message failing 20% of them (451, a
@@ -39,7 +39,7 @@ from scalelab.errors import LabError
 from scalelab.load import require_app
 
 LAB = "03-async"
-SIGNUP_CLIENTS, READERS = 2, 4
+SIGNUP_CLIENTS, READERS = 2, 2
 BASELINE_S, FAULT_S, KILL_AT_S = 5, 10, 4
 SMTP_LATENCY_MS, SMTP_FAILURE_RATE = 1000, 0.2
 DELIVERY_DEADLINE_S = 40
