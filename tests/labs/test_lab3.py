@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import io
+import re
 import signal
 import subprocess
 import sys
@@ -90,6 +91,21 @@ def test_a_report_is_accepted_at_once_and_its_pdf_arrives(solved, member):
     pdf = requests.get(f"{solved.app_url}{done['pdf_url']}", cookies=member, timeout=30)
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_the_profile_page_s_export_button_leads_to_a_page_that_polls_the_report(solved):
+    browser = requests.Session()  # one cookie jar, as a browser has
+    email, password = seeded_credentials(1)[0]
+    assert browser.post(f"{solved.app_url}/api/login", json={"email": email, "password": password}, timeout=30).ok
+    me = browser.get(f"{solved.app_url}/api/me", timeout=30).json()
+    profile = browser.get(f"{solved.app_url}/users/{me['id']}", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', profile).group(1)
+    exported = browser.post(f"{solved.app_url}/reports", data={"csrf_token": token}, allow_redirects=False, timeout=30)
+    assert exported.status_code == 302 and exported.headers["Location"].startswith("/reports/")
+    page = browser.get(f"{solved.app_url}{exported.headers['Location']}", timeout=30)
+    assert page.status_code == 200 and "Building your report" in page.text
+    report_id = exported.headers["Location"].rsplit("/", 1)[-1]
+    assert f"/api/reports/{report_id}" in page.text  # the URL its script polls
 
 
 def test_somebody_else_s_report_is_404(solved, member):
