@@ -9,7 +9,7 @@ What it does (about 50 s, native mode: it kills and restarts the Celery worker):
    temporary failure). 4 s in, the worker is killed with SIGKILL, as the OOM killer would, and
    started again. Its restart costs CPU the baseline did not pay, so the requests in flight while
    it restarts (and 1 s after) are left out of the latency figures, not out of the email count.
-3. Then it waits up to 40 s for every welcome email: the jobs the killed worker had taken come back
+3. Then it waits up to 35 s for every welcome email: the jobs the killed worker had taken come back
    after the broker's visibility timeout (20 s in the reference fix).
 
 Passing means:
@@ -19,7 +19,7 @@ Passing means:
 - feed p95 under fault at most 3 times its baseline plus 100 ms (a margin for a busy 2-core laptop,
   where the baseline is a few tens of ms): pages that send no email do not slow down;
 - every account the wave created (as PostgreSQL has them) got exactly one welcome email, counted from
-  the provider's messages by recipient, within the 40 s.
+  the provider's messages by recipient, within the 35 s.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ LAB = "03-async"
 SIGNUP_CLIENTS, READERS = 2, 2
 BASELINE_S, FAULT_S, KILL_AT_S = 5, 10, 4
 SMTP_LATENCY_MS, SMTP_FAILURE_RATE = 1000, 0.2
-DELIVERY_DEADLINE_S = 40
+# Enough for the jobs a killed worker held: 20 s of visibility timeout, 2 s to notice, then the send.
+DELIVERY_DEADLINE_S = 35
 SIGNUP_SLACK_MS = SMTP_LATENCY_MS / 5
 FEED_FACTOR, FEED_SLACK_MS = 3, 100
 MAX_ERROR_RATE = 0.01
@@ -107,8 +108,8 @@ def run(settings) -> CheckResult:
         )
     if missing:
         reasons.append(
-            f"{len(missing)} of {len(expected)} new accounts got no welcome email within {DELIVERY_DEADLINE_S} s "
-            "(the worker was killed mid-way): are jobs acknowledged late, and retried?"
+            f"{len(missing)} of {len(expected)} new accounts got no welcome email within {DELIVERY_DEADLINE_S} s: "
+            "a failed send must be retried until it goes through, and a job must outlive a killed worker (acks late)"
         )
     if duplicated:
         reasons.append(
