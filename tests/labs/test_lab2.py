@@ -11,8 +11,6 @@ from __future__ import annotations
 import importlib.util
 import secrets
 import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,26 +24,10 @@ from scalelab.checks import lab2
 from scalelab.clients import closed_loop, log_in, me_reader, seeded_credentials
 from scalelab.errors import StackNotRunning
 from scalelab.native import stack
-from scalelab.paths import REPO
 
-LAB = catalogue.find("2")
+LAB = catalogue.find("2")  # the lab the `solved` fixture (conftest.py) solves
 SESSION_PREFIX = "chirp:session:"
 COOKIE = "chirp_session"
-
-
-def scalelab(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"scalelab {' '.join(args)}: {result.stdout}{result.stderr}"
-
-
-@pytest.fixture(scope="module")
-def solved(lab_settings, running_stack):
-    """The stack running Lab 2's reference fix (and Lab 1's, which it builds on); reset afterwards."""
-    scalelab("solve", LAB.id)
-    try:
-        yield lab_settings
-    finally:
-        scalelab("reset", "--all")
 
 
 @pytest.fixture
