@@ -26,17 +26,13 @@ each lab it solved. About 3 minutes.
 
 from __future__ import annotations
 
-import collections
-import threading
-import time
-import uuid
 
 from labrun import (
     before_and_after, endpoint_rows, preflight, print_comparison, run, scalelab, summarize, wave_arguments,
 )
 
 from scalelab import faults, mailbox, pg, settings as settings_module
-from scalelab.clients import closed_loop, feed_reader, signup_sender
+from scalelab.clients import signup_wave
 
 LAB = "3"
 REQUIRED = ("1", "2")
@@ -49,31 +45,19 @@ def measure(label: str, settings, args) -> dict:
         f"the email provider at {args.email_ms} ms failing {args.failure_rate:.0%}…",
         flush=True,
     )
-    run_id = uuid.uuid4().hex[:8]
-    signups: list = []
     faults.set_fault("smtp_latency_ms", args.email_ms)
     faults.set_fault("smtp_failure_rate", args.failure_rate)
     try:
-        wave = threading.Thread(
-            target=lambda: signups.extend(closed_loop(signup_sender(settings.app_url, run_id), args.signups, args.seconds))
-        )
-        wave.start()
-        reads = closed_loop(feed_reader(settings.app_url), args.readers, args.seconds)
-        wave.join()
-        accounts = pg.account_emails(f"wave-{run_id}-%", settings)
+        wave = signup_wave(settings.app_url, args.signups, args.readers, args.seconds)
+        accounts = pg.account_emails(f"wave-{wave.run_id}-%", settings)
         print(f"{label}: waiting up to {EMAIL_WAIT_S} s for the welcome emails of {len(accounts)} accounts…", flush=True)
-        deadline = time.monotonic() + EMAIL_WAIT_S
-        while True:
-            counts = collections.Counter(to for message in mailbox.messages() for to in message["to"] if to in accounts)
-            if set(counts) == accounts or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        counts = mailbox.deliveries(accounts, within_s=EMAIL_WAIT_S)
     finally:
         faults.clear()
     return {
         "label": label,
-        "signup": summarize(signups),
-        "feed": summarize(reads),
+        "signup": summarize(wave.signups),
+        "feed": summarize(wave.reads),
         "accounts": len(accounts),
         "emailed": len(counts),
         "emailed_twice": sum(count > 1 for count in counts.values()),

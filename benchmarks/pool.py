@@ -29,9 +29,7 @@ minutes.
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -41,7 +39,7 @@ from labrun import (
 )
 
 from scalelab import applogs, faults, settings as settings_module
-from scalelab.clients import Outcome, closed_loop, feed_reader, signup_sender
+from scalelab.clients import signup_wave
 from scalelab.native import stack
 from scalelab.pg import ConnectionSampler
 
@@ -79,20 +77,12 @@ def measure(label: str, settings, args) -> dict:
         flush=True,
     )
     sampler = ConnectionSampler(settings)
-    signups: list[Outcome] = []
     started_at = datetime.now(timezone.utc)
     started = time.monotonic()
     faults.set_fault("smtp_latency_ms", args.email_ms)
     try:
         with sampler.running():
-            wave = threading.Thread(
-                target=lambda: signups.extend(
-                    closed_loop(signup_sender(settings.app_url, uuid.uuid4().hex[:8]), args.signups, args.seconds)
-                )
-            )
-            wave.start()
-            reads = closed_loop(feed_reader(settings.app_url), args.readers, args.seconds)
-            wave.join()
+            wave = signup_wave(settings.app_url, args.signups, args.readers, args.seconds)
     finally:
         faults.set_fault("smtp_latency_ms", 0)
     logged = applogs.grep(r"ERROR ", since=started_at).line
@@ -101,9 +91,9 @@ def measure(label: str, settings, args) -> dict:
     return {
         "label": label,
         "seconds": time.monotonic() - started,
-        "feed": summarize(reads),
-        "signup": summarize(signups),
-        "all": summarize(reads + signups),
+        "feed": summarize(wave.reads),
+        "signup": summarize(wave.signups),
+        "all": summarize(wave.reads + wave.signups),
         "peak_connections": sampler.peak_server_connections,
         "peak_direct": sampler.peak_direct,
         "logged_errors": kinds,

@@ -9,6 +9,7 @@ import csv
 import io
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,6 +83,24 @@ def signup_sender(url: str, run: str) -> Callable[[int, int], requests.Response]
 def feed_reader(url: str) -> Callable[[int, int], requests.Response]:
     """Each request reads the public feed, on a new connection."""
     return lambda client, n: requests.get(f"{url}/api/feed?limit=20", timeout=120)
+
+
+@dataclass
+class SignupWave:
+    run_id: str  # in the address of every account it signed up: wave-<run_id>-<client>-<n>@chirp.test
+    signups: list[Outcome]
+    reads: list[Outcome]
+
+
+def signup_wave(url: str, signups: int, readers: int, seconds: float) -> SignupWave:
+    """`signups` clients signing up and `readers` reading the feed, at the same time, for `seconds`."""
+    run_id = uuid.uuid4().hex[:8]
+    signed_up: list[Outcome] = []
+    wave = threading.Thread(target=lambda: signed_up.extend(closed_loop(signup_sender(url, run_id), signups, seconds)))
+    wave.start()
+    reads = closed_loop(feed_reader(url), readers, seconds)
+    wave.join()
+    return SignupWave(run_id, signed_up, reads)
 
 
 def me_reader(url: str, cookies: list[dict[str, str]]) -> Callable[[int, int], requests.Response]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import time
+
 import requests
 
 from scalelab import settings as settings_module
@@ -22,6 +25,16 @@ def _call(method: str, path: str, **kwargs) -> requests.Response:
 def messages() -> list[dict]:
     """Every delivered message: to, from, subject, message_id, idempotency_key, time."""
     return _call("GET", "/messages").json()
+
+
+def deliveries(addresses: set[str], within_s: float = 0) -> dict[str, int]:
+    """How many messages each of these addresses got; waits up to `within_s` for every one to have one."""
+    deadline = time.monotonic() + within_s
+    while True:
+        counts = collections.Counter(to for message in messages() for to in message["to"] if to in addresses)
+        if set(counts) == addresses or time.monotonic() >= deadline:
+            return dict(counts)
+        time.sleep(1)
 
 
 def stats() -> dict:

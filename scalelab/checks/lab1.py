@@ -19,12 +19,10 @@ Passing means:
 from __future__ import annotations
 
 import collections
-import threading
-import uuid
 
 from scalelab import faults
 from scalelab.checks import CheckResult
-from scalelab.clients import closed_loop, feed_reader, percentile, signup_sender
+from scalelab.clients import percentile, signup_wave
 from scalelab.load import require_app
 from scalelab.pg import ConnectionSampler
 
@@ -40,19 +38,14 @@ def run(settings) -> CheckResult:
     pool_size = int(settings["PGBOUNCER_POOL_SIZE"])
     sampler = ConnectionSampler(settings)
     sampler.sample()  # PostgreSQL and PgBouncer answer, or StackNotRunning now rather than later
-    signups: list = []
     faults.set_fault("smtp_latency_ms", SMTP_LATENCY_MS)
     try:
         with sampler.running():
-            wave = threading.Thread(
-                target=lambda: signups.extend(closed_loop(signup_sender(settings.app_url, uuid.uuid4().hex[:8]), SIGNUPS, SECONDS))
-            )
-            wave.start()
-            reads = closed_loop(feed_reader(settings.app_url), READERS, SECONDS)
-            wave.join()
+            wave = signup_wave(settings.app_url, SIGNUPS, READERS, SECONDS)
     finally:
         faults.set_fault("smtp_latency_ms", 0)
 
+    reads, signups = wave.reads, wave.signups
     outcomes = reads + signups
     statuses = collections.Counter(o.status for o in outcomes)
     failed = [o for o in outcomes if o.status >= 500 or o.status == 0]

@@ -28,13 +28,11 @@ import collections
 import signal
 import threading
 import time
-import uuid
-from dataclasses import dataclass
 
 from scalelab import faults, mailbox, pg
 from scalelab.checks import CheckResult
 from scalelab.checks.runner import CheckUnavailable
-from scalelab.clients import closed_loop, feed_reader, percentile, signup_sender
+from scalelab.clients import SignupWave, percentile, signup_wave
 from scalelab.errors import LabError
 from scalelab.load import require_app
 
@@ -63,14 +61,14 @@ def run(settings) -> CheckResult:
         under_fault = _load(settings, FAULT_S, kill=lambda: _kill_worker(stack, settings, restart, reasons))
         # The accounts the wave created, as PostgreSQL has them (signup_sender's addresses).
         expected = pg.account_emails(f"wave-{under_fault.run_id}-%", settings)
-        delivered = _wait_for_emails(expected)
+        delivered = mailbox.deliveries(expected, within_s=DELIVERY_DEADLINE_S)
     finally:
         faults.clear()
 
     # The worker's restart takes a few seconds of CPU (importing the app, forking its processes), which
     # the baseline did not pay: requests in flight meanwhile are left out of the p95s.
     restarting = (restart.get("from", 0.0), restart.get("until", float("inf")) + 1)
-    steady = Wave(
+    steady = SignupWave(
         under_fault.run_id,
         [o for o in under_fault.signups if not o.overlaps(*restarting)],
         [o for o in under_fault.reads if not o.overlaps(*restarting)],
@@ -130,29 +128,15 @@ def _native_stack():
     return stack
 
 
-@dataclass
-class Wave:
-    run_id: str  # in the address of every account it signed up
-    signups: list
-    reads: list
-
-
-def _load(settings, seconds: float, kill=None) -> Wave:
+def _load(settings, seconds: float, kill=None) -> SignupWave:
     """SIGNUP_CLIENTS signing up and READERS reading the feed for `seconds`; `kill` runs KILL_AT_S in."""
-    run_id = uuid.uuid4().hex[:8]
-    signups: list = []
-    wave = threading.Thread(
-        target=lambda: signups.extend(closed_loop(signup_sender(settings.app_url, run_id), SIGNUP_CLIENTS, seconds))
-    )
     killer = threading.Timer(KILL_AT_S, kill) if kill else None
-    wave.start()
     if killer:
         killer.start()
-    reads = closed_loop(feed_reader(settings.app_url), READERS, seconds)
-    wave.join()
+    wave = signup_wave(settings.app_url, SIGNUP_CLIENTS, READERS, seconds)
     if killer:
         killer.join()
-    return Wave(run_id, signups, reads)
+    return wave
 
 
 def _kill_worker(stack, settings, window: dict[str, float], reasons: list[str]) -> None:
@@ -162,16 +146,6 @@ def _kill_worker(stack, settings, window: dict[str, float], reasons: list[str]) 
     except LabError as error:
         reasons.append(f"the worker did not come back after being killed: {error}")
     window["until"] = time.monotonic()
-
-
-def _wait_for_emails(expected: set[str]) -> dict[str, int]:
-    """How many messages each address got, once all expected addresses have one or the deadline passed."""
-    deadline = time.monotonic() + DELIVERY_DEADLINE_S
-    while True:
-        counts = collections.Counter(address for message in mailbox.messages() for address in message["to"])
-        if expected <= set(counts) or time.monotonic() >= deadline:
-            return dict(counts)
-        time.sleep(1)
 
 
 def _p95_ms(outcomes: list) -> int:

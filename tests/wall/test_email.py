@@ -3,13 +3,11 @@ signup, and, through the threads and connections it holds, pages that send no ma
 
 from __future__ import annotations
 
-import threading
-import uuid
 
 import pytest
 
 from scalelab import faults
-from scalelab.clients import closed_loop, feed_reader, percentile, signup_sender
+from scalelab.clients import closed_loop, feed_reader, percentile, signup_wave
 
 pytestmark = pytest.mark.wall
 
@@ -22,14 +20,11 @@ def test_a_slow_email_provider_slows_signup_and_the_feed(lab_settings, no_faults
     quiet_p95 = percentile([o.seconds for o in quiet if o.status == 200], 95)
 
     faults.set_fault("smtp_latency_ms", 1_000)
-    signups: list = []
-    wave = threading.Thread(target=lambda: signups.extend(closed_loop(signup_sender(url, uuid.uuid4().hex[:8]), 120, 15)))
-    wave.start()
     try:
-        busy = closed_loop(feed_reader(url), READERS, seconds=15)
+        wave = signup_wave(url, 120, READERS, 15)
     finally:
-        wave.join()
         faults.clear()
+    signups, busy = wave.signups, wave.reads
 
     signed_up = [o.seconds for o in signups if o.status == 201]
     assert len(signed_up) > 100
