@@ -3,13 +3,16 @@
 Its scaling mistakes are deliberate, and each one is kept in one module whose docstring says
 why it is fragile and which lab of Scale Wall Lab fixes it: db.py and gunicorn.conf.py (Lab 1),
 sessions.py, storage.py and config.py (Lab 2), queue_settings.py, uploads.py, mail.py and reports.py (Lab 3),
-logs.py (Lab 4).
+logs.py, metrics.py and tracing.py (Lab 4).
 """
 
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import api, auth, celery_app, config, db, errors, lab_faults, logs, pages, reports, schema, sessions, storage
+from . import (
+    api, auth, celery_app, config, db, errors, lab_faults, logs, metrics, pages, reports, schema, sessions, storage,
+    tracing,
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -21,7 +24,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     celery_app.init_app(app)
     lab_faults.init_app(app)
 
-    logs.init_app(app)  # first, so that its timer covers the whole request
+    tracing.init_app(app)  # first: a request's span is open while the hooks below run and log
+    metrics.init_app(app)
+    logs.init_app(app)  # before the other hooks, so that its timer covers the whole request
     errors.init_app(app)
     db.init_app(app)
     schema.init_app(app)

@@ -10,6 +10,8 @@ INFRA = REPO / "infra"
 STATE = REPO / ".lab"
 LOGS = STATE / "logs"
 RUN = STATE / "run"
+# Native mode: the spans each traced process writes, one JSON object per line (Lab 4).
+TRACES = STATE / "traces"
 
 
 def log_file(service: str) -> Path:

@@ -43,6 +43,8 @@ SERVICES: tuple[Service, ...] = (
     Service("grafana", "GRAFANA", 3000, "http:/api/health", needs=("prometheus",), docker_only=True),
     Service("mailpit", "MAILPIT", 8025, "http:/livez", docker_only=True),
     Service("flower", "FLOWER", 5555, "http:/healthcheck", needs=("redis",), docker_only=True),
+    # Lab 4's traces, by OTLP. Natively the app writes its spans to files instead (scalelab.traces).
+    Service("jaeger", "JAEGER", 16686, "http:/", docker_only=True),
 )
 
 BY_NAME = {s.name: s for s in SERVICES}

@@ -14,7 +14,7 @@ from scalelab.appsecret import chirp_secret_key
 from scalelab.errors import LabError
 from scalelab.native import binaries, npm
 from scalelab.native.account import Account, service_dir
-from scalelab.paths import REPO, STATE
+from scalelab.paths import REPO, STATE, TRACES
 from scalelab.settings import Settings
 
 
@@ -135,6 +135,8 @@ def redis_exporter(settings: Settings, account: Account) -> Launch:
             binaries.require("prometheus-redis-exporter"),
             "-redis.addr", f"redis://{_local(settings.port('REDIS'))}",
             "-web.listen-address", _local(settings.port("REDIS_EXPORTER")),
+            # The length of Celery's queue (a Redis list): how many jobs wait for a worker.
+            "-check-single-keys", "db0=celery",
         ],
         cwd=service_dir("redis_exporter", account),
     )
@@ -213,6 +215,10 @@ def app_environment(settings: Settings, instance: str) -> dict[str, str]:
         "CHIRP_S3_SECRET_KEY": store.secret_key,
         "CHIRP_S3_REGION": store.region,
         "PYTHONUNBUFFERED": "1",  # print() logs reach the log file as they happen
+        # Lab 4: where the processes of this instance (gunicorn's workers, or Celery's) share their
+        # metrics, and where each process writes the spans it traced (natively there is no Jaeger).
+        "PROMETHEUS_MULTIPROC_DIR": str(STATE / instance / "prometheus-multiproc"),
+        "CHIRP_TRACES_DIR": str(TRACES),
     }
 
 

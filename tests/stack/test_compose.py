@@ -339,10 +339,12 @@ def test_each_service_publishes_its_env_port_on_localhost_only(services):
 
 
 def test_app_instances_get_what_native_mode_gives_them(services, docker_settings):
-    native_keys = set(commands.app_environment(docker_settings, "app1"))
+    # Natively the spans go to files (CHIRP_TRACES_DIR); under compose, to Jaeger by OTLP.
+    native_keys = set(commands.app_environment(docker_settings, "app1")) - {"CHIRP_TRACES_DIR"}
     for instance in ("app1", "app2", "worker"):
         env = services[instance]["environment"]
         assert native_keys <= set(env), f"{instance} lacks {sorted(native_keys - set(env))}"
+        assert urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"]).hostname == "jaeger"
         assert env["CHIRP_INSTANCE"] == instance
         for key in ("CHIRP_DATABASE_URL", "CHIRP_PGBOUNCER_URL", "CHIRP_REDIS_URL", "CHIRP_S3_ENDPOINT_URL"):
             url = urlsplit(env[key])
@@ -552,7 +554,10 @@ def test_rendered_configs_point_at_the_compose_services(rendered):
     assert "server app1:8000;" in nginx and "server app2:8000;" in nginx and "listen 80;" in nginx
     prometheus = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
     targets = {t for job in prometheus["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
-    assert targets == {"prometheus:9090", "postgres_exporter:9187", "redis_exporter:9121", "nginx_exporter:9113"}
+    assert targets == {
+        "prometheus:9090", "postgres_exporter:9187", "redis_exporter:9121", "nginx_exporter:9113",
+        "app1:8000", "app2:8000", "worker:8001",  # Chirp itself, once Lab 4 gives it metrics
+    }
     pgbouncer = (rendered / "pgbouncer" / "pgbouncer.ini").read_text()
     assert "host=postgres port=5432" in pgbouncer and "listen_port = 6432" in pgbouncer
     assert "auth_file = /etc/lab/pgbouncer/userlist.txt" in pgbouncer and (rendered / "pgbouncer" / "userlist.txt").is_file()
