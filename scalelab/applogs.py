@@ -14,11 +14,15 @@ An error is logged as one `ERROR <method> <path> <exception>: <message>` line, t
 whose last line repeats the message. A pattern that starts with "ERROR " therefore counts each
 failed request once.
 
+After Lab 4 every Chirp line is a JSON object that starts with its timestamp; `applogs.records(since=...)`
+parses them into a table (request_id, route, status, duration_ms, trace_id...), and grep() still works.
+
 In Docker mode the app logs to Docker, not to files: `docker compose logs app1 app2` shows them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 
@@ -29,8 +33,11 @@ from scalelab.paths import STATE, log_file
 
 APPS = ("app1", "app2")
 
-# Chirp's lines: 2026-11-29T00:12:49.155+00:00 pid=13183 ...; gunicorn's: [2026-11-29 00:12:57 +0000] ...
-_TIMESTAMP = re.compile(r"^(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d)|\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})\])")
+# Chirp's lines: 2026-11-29T00:12:49.155+00:00 pid=13183 ..., or after Lab 4 {"timestamp": "2026-11-29T00:12:49.155+00:00", ...};
+# gunicorn's: [2026-11-29 00:12:57 +0000] ...
+_TIMESTAMP = re.compile(
+    r'^(?:\{"timestamp": ")?(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d)|\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})\])'
+)
 
 # Lines of concurrent threads and processes reach the file nearly, not exactly, in time order, and a
 # traceback's lines carry no time: searching for where `since` begins starts this much earlier.
@@ -48,13 +55,42 @@ def grep(pattern: str, since: datetime | float | None = None, services: tuple[st
     Returns one row per matching line: service, time (UTC; NaT before the first timestamp of the
     log) and line, in the order of each log.
     """
-    _require_native()
     try:
         regex = re.compile(pattern)
     except re.error as error:
         raise LabError(f"{pattern!r} is not a valid regular expression: {error}") from None
-    since_s = _unix_seconds(since)
+    rows = [
+        {"service": service, "time": stamp, "line": line}
+        for service, stamp, line in _lines(services, _unix_seconds(since))
+        if regex.search(line)
+    ]
+    frame = pd.DataFrame(rows, columns=["service", "time", "line"])
+    frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+    return frame
+
+
+def records(since: datetime | float | None = None, services: tuple[str, ...] = APPS) -> pd.DataFrame:
+    """Chirp's JSON log lines (Lab 4's logs.py), one row per line and one column per field, plus service.
+
+    Lines that are not JSON (the broken app's printed lines, gunicorn's own) are left out; `since`
+    is as for grep(). With the broken logs.py this is empty: there is nothing to parse.
+    """
     rows = []
+    for service, _, line in _lines(services, _unix_seconds(since)):
+        if line.startswith("{"):
+            try:
+                rows.append({"service": service, **json.loads(line)})
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash
+    frame = pd.DataFrame(rows)
+    if "timestamp" in frame:
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame
+
+
+def _lines(services: tuple[str, ...], since_s: float | None):
+    """(service, unix time or None, line) for each line of each service's log, from `since_s` on."""
+    _require_native()
     for service in services:
         path = log_file(service)
         if not path.exists():
@@ -70,11 +106,7 @@ def grep(pattern: str, since: datetime | float | None = None, services: tuple[st
                     current = stamp
                 if since_s is not None and (current is None or current < since_s):
                     continue
-                if regex.search(line):
-                    rows.append({"service": service, "time": current, "line": line})
-    frame = pd.DataFrame(rows, columns=["service", "time", "line"])
-    frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
-    return frame
+                yield service, current, line
 
 
 def _require_native() -> None:

@@ -86,8 +86,11 @@ def log(message: str, **fields) -> None:
 
 def start_request() -> None:
     g.request_started = time.perf_counter()
+    request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request.headers.get("X-Request-ID") or uuid.uuid4().hex)
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    # The trace carries the request id too, so that each leads to the other.
+    trace.get_current_span().set_attribute("chirp.request_id", request_id)
 
 
 def log_request(response):
