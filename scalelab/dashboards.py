@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from scalelab.errors import LabError
 from scalelab.paths import INFRA
 
 GRAFANA = INFRA / "grafana"
@@ -56,3 +58,40 @@ def promql_expressions(dashboards: Path = DASHBOARDS, rules: Path = ALERT_RULES)
                 if "expr" in query.get("model", {}):
                     found.append((f"{rules.name}: {rule['title']}", runnable(query["model"]["expr"])))
     return found
+
+
+@dataclass
+class Panel:
+    title: str
+    kind: str  # Grafana's panel type: timeseries, stat...
+    unit: str
+    queries: list[tuple[str, str]]  # (legendFormat, runnable expr)
+    thresholds: list[float]  # the lines drawn across it, such as the 300 ms objective
+
+
+def dashboard_panels(name: str, dashboards: Path = DASHBOARDS) -> list[Panel]:
+    """The panels of infra/grafana/dashboards/<name>.json, for drawing them without Grafana (plots.dashboard)."""
+    path = dashboards / f"{name.removesuffix('.json')}.json"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in dashboards.glob("*.json")))
+        raise LabError(f"no dashboard {name!r}: the lab has {known}")
+    found = []
+    for panel in panels(json.loads(path.read_text())):
+        defaults = panel.get("fieldConfig", {}).get("defaults", {})
+        steps = defaults.get("thresholds", {}).get("steps", [])
+        found.append(
+            Panel(
+                title=panel.get("title", ""),
+                kind=panel.get("type", ""),
+                unit=defaults.get("unit", ""),
+                queries=[(t.get("legendFormat", ""), runnable(t["expr"])) for t in panel.get("targets", []) if "expr" in t],
+                thresholds=[step["value"] for step in steps if step.get("value") is not None],
+            )
+        )
+    return found
+
+
+def legend(template: str, labels: dict) -> str:
+    """Grafana's legendFormat ("{{route}} {{status}}") filled with a series' labels."""
+    text = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: str(labels.get(m.group(1), "")), template).strip()
+    return text or ", ".join(f"{k}={v}" for k, v in labels.items()) or "value"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import requests
 
-from scalelab import profiles, settings as settings_module
+from scalelab import annotations, profiles, settings as settings_module
 from scalelab.errors import LabError, StackNotRunning
 from scalelab.native.bootstrap import CREDENTIALS
 from scalelab.paths import REPO, STATE
@@ -135,7 +135,8 @@ def run(
 ) -> Run:
     """Run a load profile to its end and return its Run. Prints one progress line every few seconds."""
     chosen = profiles.get(profile).scaled(users, duration)
-    host = host or settings_module.load().app_url
+    lab = settings_module.load()
+    host = host or lab.app_url
     require_app(host)
     directory = RUNS / f"{datetime.now():%Y%m%d-%H%M%S}-{chosen.name}"
     directory.mkdir(parents=True, exist_ok=True)
@@ -160,6 +161,8 @@ def run(
     }
     if progress:
         print(f"load: {chosen.description}; {chosen.peak_users} users for {chosen.duration_s:.0f} s -> {directory}", flush=True)
+    grafana = annotations.grafana(lab)  # None without Grafana: the marks are skipped
+    annotations.mark(grafana, f"load run {directory.name} started: {chosen.description}", [chosen.name])
     started = time.monotonic()
     with open(directory / "locust.log", "wb") as log:
         locust = subprocess.Popen(command, cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -176,4 +179,10 @@ def run(
     result = Run(directory)
     summary = _summarize(result, chosen, seed, seconds, CPU_WARNING in log_text)
     (directory / "summary.json").write_text(json.dumps(summary, indent=2))
+    annotations.mark(
+        grafana,
+        f"load run {directory.name} ended: {summary['requests']} requests, p95 {summary['p95_ms']} ms, "
+        f"errors {summary['error_rate']:.1%}",
+        [chosen.name],
+    )
     return result

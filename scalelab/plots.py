@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
-from scalelab import analysis
+from scalelab import analysis, dashboards, prom
 from scalelab.errors import LabError
 
 LATENCY_STYLE = {"p50_ms": ("p50", ":"), "p95_ms": ("p95", "-"), "p99_ms": ("p99", "--")}
@@ -124,6 +124,33 @@ def before_after(
         axes.grid(True, alpha=0.3)
         axes.legend(loc="upper left")
     figure.suptitle(f"p95 latency and errors: {labels[0]} vs {labels[1]}")
+    return figure
+
+
+def dashboard(name: str, start, end, *, step: str = "5s") -> Figure:
+    """The time-series panels of one of Grafana's dashboards (infra/grafana/dashboards/<name>.json), with
+    the same PromQL, drawn from Prometheus between start and end: Grafana's view in native mode."""
+    panels = [panel for panel in dashboards.dashboard_panels(name) if panel.kind == "timeseries"]
+    rows = (len(panels) + 1) // 2
+    figure = _new_figure((13, 3.6 * rows))
+    figure.suptitle(f"{name}: {start:%H:%M:%S} to {end:%H:%M:%S} UTC")
+    for axes, panel in zip(figure.subplots(rows, 2, squeeze=False).flat, panels):
+        for legend, expr in panel.queries:
+            series = prom.query_range(expr, start, end, step)
+            labels = [c for c in series.columns if c not in ("time", "value")]
+            for key, points in series.groupby(labels, dropna=False) if labels else [((), series)]:
+                names = dict(zip(labels, key if isinstance(key, tuple) else (key,)))
+                axes.plot(points.time, points.value, label=dashboards.legend(legend, names))
+        for threshold in panel.thresholds:
+            axes.axhline(threshold, color=ERROR_COLOR, linestyle="--", linewidth=1)
+        axes.set_title(panel.title, fontsize=10)
+        axes.set_ylabel(panel.unit)
+        axes.tick_params(axis="x", labelrotation=30, labelsize=8)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize=8)
+    for axes in figure.axes[len(panels):]:
+        axes.set_visible(False)
+    figure.tight_layout()
     return figure
 
 

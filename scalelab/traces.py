@@ -85,5 +85,5 @@ def _frame(spans) -> pd.DataFrame:
         for span in spans
     ]
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame["duration_ms"] = (frame.end - frame.start).dt.total_seconds() * 1000
+    frame["duration_ms"] = [(end - start).total_seconds() * 1000 for start, end in zip(frame.start, frame.end)]
     return frame.sort_values("start", ignore_index=True)

@@ -1,0 +1,96 @@
+"""scalelab.traces and applogs.records, on files written here the way Lab 4's reference fix writes them:
+spans by OpenTelemetry's own SDK and console exporter (as solutions/04-observability/broken_app/tracing.py
+sets it up), log lines as one JSON object each, timestamp first (as its logs.py renders them)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.trace import format_trace_id
+
+from scalelab import applogs, traces
+from scalelab.errors import LabError
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    folder = tmp_path / ".lab"
+    (folder / "traces").mkdir(parents=True)
+    (folder / "logs").mkdir()
+    (folder / "mode").write_text("native\n")
+    for module in (traces, applogs):
+        monkeypatch.setattr(module, "STATE", folder)
+    monkeypatch.setattr(traces, "TRACES", folder / "traces")
+    monkeypatch.setattr(applogs, "log_file", lambda service: folder / "logs" / f"{service}.log")
+    return folder
+
+
+def tracer(state, service: str):
+    spans = open(state / "traces" / f"{service}-1.jsonl", "a", encoding="utf-8")
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    exporter = ConsoleSpanExporter(out=spans, formatter=lambda span: span.to_json(indent=None) + "\n")
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider.get_tracer("test")
+
+
+def test_a_trace_is_gathered_from_every_process_and_keeps_its_parents(state):
+    with tracer(state, "app1").start_as_current_span("POST /api/signup", attributes={"chirp.request_id": "r1"}) as request:
+        with tracer(state, "app1").start_as_current_span("apply_async/send_email") as publish:
+            context = publish.get_span_context()
+    # The worker's span, in another process's file, with the publisher as its parent (as Celery's headers carry it).
+    from opentelemetry import trace as otel
+
+    parent = otel.set_span_in_context(otel.NonRecordingSpan(context))
+    with tracer(state, "worker").start_as_current_span("run/send_email", context=parent) as job:
+        pass
+    with tracer(state, "app2").start_as_current_span("GET /api/feed"):  # another trace
+        pass
+    trace_id = format_trace_id(request.get_span_context().trace_id)
+
+    spans = traces.trace(trace_id)
+    assert list(spans.name) == ["POST /api/signup", "apply_async/send_email", "run/send_email"]
+    assert set(spans.service) == {"app1", "worker"}
+    assert spans.attributes.iloc[0] == {"chirp.request_id": "r1"}
+    root, job_id = spans.span_id.iloc[0], format(job.get_span_context().span_id, "016x")
+    assert traces.descends_from(spans, job_id, root)
+    assert not traces.descends_from(spans, root, job_id)
+    outline = traces.tree(spans).splitlines()
+    assert [line.split()[1] for line in outline] == ["POST", "apply_async/send_email", "run/send_email"]
+    assert [len(line) - len(line.lstrip()) for line in outline] == [0, 2, 4]
+
+
+def test_a_trace_id_is_32_hex_digits(state):
+    with pytest.raises(LabError, match="32 hex digits"):
+        traces.trace("not-a-trace")
+    assert traces.trace("0" * 31 + "1").empty
+
+
+def test_records_parse_json_lines_and_leave_the_rest(state):
+    t0 = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+    def line(at, **fields):
+        return json.dumps({"timestamp": at.isoformat(timespec="milliseconds"), **fields})
+
+    (state / "logs" / "app1.log").write_text(
+        "\n".join(
+            [
+                "[2026-11-28 11:59:00 +0000] [42] [INFO] Booting worker with pid: 43",
+                line(t0, event="request", route="/api/feed", status=200, duration_ms=3.1, request_id="a"),
+                line(t0 + timedelta(seconds=10), event="request", route="/api/me", status=401, request_id="b"),
+            ]
+        )
+        + "\n"
+    )
+    (state / "logs" / "app2.log").write_text(line(t0 + timedelta(seconds=20), event="unexpected error", level="error") + "\n")
+    every = applogs.records()
+    assert list(every.request_id.fillna("-")) == ["a", "b", "-"]
+    assert list(every.service) == ["app1", "app1", "app2"]
+    later = applogs.records(since=t0 + timedelta(seconds=5))
+    assert list(later.event) == ["request", "unexpected error"]
+    # grep still finds JSON lines by their time
+    assert len(applogs.grep('"status": 401', since=t0 + timedelta(seconds=5))) == 1

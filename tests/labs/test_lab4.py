@@ -1,0 +1,93 @@
+"""Lab 4's reference fix, on the real stack: every query of the Grafana dashboards and alert rules returns
+data from the real Prometheus scraping the solved app under load, and the multiprocess metrics are
+done right (a fresh count after a restart, a dead worker's gauges dropped).
+
+Grafana itself cannot run here (Docker mode only); its dashboards' JSON is checked statically by
+tests/kit/test_dashboards.py. The check failing on the broken app and passing after `scalelab solve 4`
+is tested by tests/labs/test_checks_fail_then_pass.py.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pandas as pd
+import psutil
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from scalelab import catalogue, dashboards, plots, prom
+from scalelab.clients import signup_wave
+from scalelab.native import process, stack
+
+LAB = catalogue.find("4")  # the lab the `solved` fixture (conftest.py) solves
+LOAD_S = 20  # 4 scrapes at Prometheus's 5 s interval: enough for rate() over 1m
+
+
+@pytest.fixture(scope="module")
+def scraped_under_load(solved):
+    """The solved stack after LOAD_S of signups (so email jobs) and feed reads, as Prometheus saw it."""
+    wave = signup_wave(solved.app_url, 2, 4, LOAD_S)
+    assert wave.signups and all(o.status == 201 for o in wave.signups)
+    time.sleep(6)  # one more scrape after the load
+    return solved
+
+
+@pytest.mark.parametrize("where, expr", dashboards.promql_expressions(), ids=lambda value: value[:60])
+def test_every_dashboard_and_alert_query_returns_data(scraped_under_load, where, expr):
+    result = prom.query(expr)
+    assert not result.empty, f"{where}: `{expr}` returned no data from Prometheus"
+
+
+def samples(settings, service: str, name: str) -> float:
+    text = requests.get(f"http://{settings.address(service)}/metrics", timeout=10).text
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
+
+
+def feed_count(settings, service: str) -> float:
+    text = requests.get(f"http://{settings.address(service)}/metrics", timeout=10).text
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "chirp_http_request_duration_seconds_count" and s.labels.get("route") == "/api/feed"
+    )
+
+
+def test_a_restarted_instance_counts_from_zero_over_all_its_workers(solved):
+    """on_starting wipes PROMETHEUS_MULTIPROC_DIR: the last run's files would add to this run's counts.
+    And a scrape reaches one worker process, yet counts the requests of all of them."""
+    stack.restart(["app1"], solved)
+    for _ in range(30):  # a new connection each: gunicorn's workers take turns accepting
+        assert requests.get(f"http://{solved.address('app1')}/api/feed?limit=5", timeout=10).status_code == 200
+    assert feed_count(solved, "app1") == 30
+
+
+def test_a_dead_workers_gauges_stop_counting(solved):
+    """child_exit marks a dead worker's files dead, so livesum gauges (the pools' size) drop it."""
+    app1 = f"http://{solved.address('app1')}"
+
+    def pool_size() -> float:
+        for _ in range(20):  # every worker checks a connection out, and so reports its pool
+            requests.get(f"{app1}/api/feed?limit=5", timeout=10)
+        return samples(solved, "app1", "chirp_db_pool_size")
+
+    before = pool_size()
+    assert before > 0
+    workers = psutil.Process(process.running_pid("app1")).children()
+    workers[0].send_signal(signal.SIGKILL)
+    psutil.wait_procs([workers[0]], timeout=10)
+    deadline = time.monotonic() + 30  # gunicorn's master starts a new worker
+    while len(psutil.Process(process.running_pid("app1")).children()) < len(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pool_size() == before, "a killed worker's pool is still counted: call mark_process_dead in child_exit"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in dashboards.DASHBOARDS.glob("*.json")))
+def test_the_notebook_draws_each_dashboard_from_prometheus(scraped_under_load, name):
+    end = pd.Timestamp.now(tz="UTC")
+    figure = plots.dashboard(name, end - pd.Timedelta(minutes=2), end)
+    drawn = [axes for axes in figure.axes if axes.get_visible()]
+    assert drawn and all(axes.lines for axes in drawn), f"{name}: a panel drew no line"
