@@ -5,6 +5,7 @@ users on fresh connections) rather than a Locust profile's mix. Nothing here imp
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import threading
@@ -107,6 +108,23 @@ def me_reader(url: str, cookies: list[dict[str, str]]) -> Callable[[int, int], r
     """Each request asks who is logged in (GET /api/me), with client i's session cookie, on a new
     connection: nginx may send it to any instance, as it would a browser's next request."""
     return lambda client, n: requests.get(f"{url}/api/me", cookies=cookies[client], timeout=120)
+
+
+def route_reader(
+    url: str, routes: tuple[str, ...], cookies: list[dict[str, str]], sent: collections.Counter | None = None
+) -> Callable[[int, int], requests.Response]:
+    """Client i, logged in with cookies[i], GETs each of `routes` in turn, on a new connection each time.
+    `sent`, when given, counts the requests sent per route (safe across the clients' threads)."""
+    lock = threading.Lock()
+
+    def send(client: int, n: int) -> requests.Response:
+        route = routes[n % len(routes)]
+        if sent is not None:
+            with lock:
+                sent[route] += 1
+        return requests.get(f"{url}{route}", cookies=cookies[client], timeout=120)
+
+    return send
 
 
 def seeded_credentials(count: int) -> list[tuple[str, str]]:

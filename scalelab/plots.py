@@ -150,7 +150,6 @@ def dashboard(name: str, start, end, *, step: str = "5s") -> Figure:
             axes.legend(fontsize=8)
     for axes in figure.axes[len(panels):]:
         axes.set_visible(False)
-    figure.tight_layout()
     return figure
 
 

@@ -5,7 +5,7 @@ What changed from the broken version, and why:
   to grep: `{"timestamp": ..., "level": "info", "event": "request", "route": "/api/feed", ...}`.
   The timestamp comes first, in the same ISO form as before, so the lines still sort by time.
 - Every request logs one line with what an operator asks first: request_id, user_id, method,
-  route (the URL rule, such as /u/<name>, which groups requests the way metrics do), path, status
+  route (the URL rule, such as /users/<int:user_id>, which groups requests the way metrics do), path, status
   and duration_ms.
 - The request id comes from the caller's X-Request-ID header when there is one (nginx or a load
   balancer may set it), else a new one; the response carries it back, so a user who reports an
@@ -98,7 +98,7 @@ def log_request(response):
     logger.info(
         "request",
         method=request.method,
-        route=request.url_rule.rule if request.url_rule else None,
+        route=request.url_rule.rule if request.url_rule else "<unmatched>",  # as metrics.py labels it
         path=request.path,
         status=response.status_code,
         duration_ms=round((time.perf_counter() - g.request_started) * 1000, 1),

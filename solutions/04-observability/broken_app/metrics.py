@@ -2,7 +2,7 @@
 
 What changed from the broken version, and why:
 - RED per endpoint: chirp_http_request_duration_seconds, a histogram labelled by method, route
-  (the URL rule, so /u/<name> is one series, not one per user) and status. Its _count is the rate
+  (the URL rule, so /users/<int:user_id> is one series, not one per user) and status. Its _count is the rate
   and, with status, the errors; its buckets give any percentile over any set of instances. An
   average would hide the slowest 5%, and averages of several processes cannot be combined into a
   percentile; buckets can. One bucket edge sits at 0.3 s, the lab's objective, so "the share of
@@ -37,6 +37,7 @@ if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 OBJECTIVE_S = 0.3
+UNMATCHED = "<unmatched>"  # the route of a URL no rule matches: one series for every 404, not one per path
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, OBJECTIVE_S, 0.5, 1, 2.5, 5, 10, 30)
 
 REQUEST_DURATION = Histogram(
@@ -53,7 +54,8 @@ TASK_DURATION = Histogram(
 )
 TASK_FAILURES = Counter("chirp_celery_task_failures", "Celery tasks that failed", ["task"])
 
-NOT_MEASURED = {"/metrics"}  # Prometheus's own scrapes would only blur the app's numbers
+# Prometheus's scrapes and the stack's health probes are not users: counting them would blur the numbers.
+NOT_MEASURED = {"/metrics", "/healthz"}
 
 
 def _registry() -> CollectorRegistry:
@@ -78,7 +80,7 @@ def start_timer() -> None:
 
 
 def observe_request(response):
-    route = request.url_rule.rule if request.url_rule else "<unmatched>"
+    route = request.url_rule.rule if request.url_rule else UNMATCHED
     if route not in NOT_MEASURED:
         REQUEST_DURATION.labels(request.method, route, str(response.status_code)).observe(
             time.perf_counter() - g.metrics_started
