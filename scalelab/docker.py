@@ -25,6 +25,24 @@ def engine_available() -> bool:
     return result.returncode == 0
 
 
+def engine_memory() -> int | None:
+    """Bytes of memory the engine's containers share (Docker Desktop's VM limit), or None if unknown."""
+    try:
+        command = ["docker", "info", "--format", "{{.MemTotal}}"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return parse_memory(result.stdout) if result.returncode == 0 else None
+
+
+def parse_memory(info_output: str) -> int | None:
+    """`docker info --format '{{.MemTotal}}'` prints bytes as a bare integer."""
+    try:
+        return int(info_output.strip())
+    except ValueError:
+        return None
+
+
 def require_engine() -> None:
     if shutil.which("docker") is None:
         raise LabError("Docker is not installed: install Docker, or run `scalelab up --native` (needs no Docker)")
