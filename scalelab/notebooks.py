@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
+import subprocess
 import sys
 import warnings
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scalelab.errors import LabError
+from scalelab.labs import Backups
 from scalelab.paths import REPO
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ class Outdated:
 
     path: Path
     problem: str
+    backup: Path | None = None  # where an edited copy was saved before it was replaced
 
 
 PROBLEM_TEXT = {
@@ -72,14 +76,29 @@ def build(check: bool = False, source_dir: Path = SOURCE_DIR, learner_dir: Path 
             outdated.append(Outdated(target, "missing"))
         elif target.read_text(encoding="utf-8") != expected[name]:
             outdated.append(Outdated(target, "stale"))
-    if not check:
-        for item in outdated:
-            if item.problem == "stray":
-                item.path.unlink()
-            else:
-                learner_dir.mkdir(parents=True, exist_ok=True)
-                item.path.write_text(expected[item.path.name], encoding="utf-8")
-    return outdated
+    if check:
+        return outdated
+    backups = Backups(learner_dir.parent)
+    written = []
+    for item in outdated:
+        saved = None
+        if item.problem != "missing" and _edited(item.path):
+            saved = backups.save(f"{learner_dir.name}/{item.path.name}")
+        if item.problem == "stray":
+            item.path.unlink()
+        else:
+            learner_dir.mkdir(parents=True, exist_ok=True)
+            item.path.write_text(expected[item.path.name], encoding="utf-8")
+        written.append(dataclasses.replace(item, backup=saved))
+    return written
+
+
+def _edited(path: Path) -> bool:
+    """Whether the file differs from what git's HEAD holds for it: then it holds someone's work."""
+    committed = subprocess.run(
+        ["git", "show", f"HEAD:./{path.name}"], cwd=path.parent, capture_output=True, timeout=30
+    )
+    return committed.returncode != 0 or committed.stdout != path.read_bytes()
 
 
 def learner_text(source: Path) -> str:
@@ -155,6 +174,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"{shown} {PROBLEM_TEXT[item.problem]}: {FIX}", file=sys.stderr)
         else:
             print(f"{'removed' if item.problem == 'stray' else 'wrote'} {shown}")
+            if item.backup:
+                print(f"  your edited copy is saved in {item.backup.relative_to(REPO)}")
     if not outdated:
         print("the learner notebooks are up to date")
     return 1 if args.check and outdated else 0

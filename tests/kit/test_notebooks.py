@@ -89,6 +89,19 @@ def test_check_reports_stale_and_stray_copies_and_writes_nothing(folders):
     assert sorted(path.name for path in learner.iterdir()) == ["00-test.ipynb"]
 
 
+def test_a_learners_edited_copy_is_saved_before_it_is_replaced(folders):
+    """Outside git (as here) every copy counts as edited; in the repo, only one that differs from HEAD."""
+    build(folders)
+    source, learner = folders
+    (learner / "00-test.ipynb").write_text('{"my": "work"}')
+    (learner / "99-gone.ipynb").write_text('{"more": "work"}')
+    replaced = {item.path.name: item.backup for item in build(folders)}
+    assert replaced["00-test.ipynb"].read_text() == '{"my": "work"}'
+    assert replaced["99-gone.ipynb"].read_text() == '{"more": "work"}'
+    assert replaced["00-test.ipynb"].relative_to(learner.parent / ".lab" / "backups").parts[1:] == ("notebooks", "00-test.ipynb")
+    assert (learner / "00-test.ipynb").read_text() != '{"my": "work"}'
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
