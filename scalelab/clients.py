@@ -48,9 +48,13 @@ def timed(client: int, send: Callable[[], requests.Response]) -> Outcome:
     return Outcome(client, response.status_code, time.perf_counter() - started, served_by, error, started_at)
 
 
-def closed_loop(send: Callable[[int, int], requests.Response], clients: int, seconds: float) -> list[Outcome]:
+def closed_loop(
+    send: Callable[[int, int], requests.Response], clients: int, seconds: float, pace_s: float = 0.0
+) -> list[Outcome]:
     """Run `send(client, n)` (its n-th request) in `clients` threads until `seconds` have passed.
 
+    pace_s: each client sends its next request no sooner than pace_s after its last one started, so
+    that a fast machine does not send more work than a slow one (0: as soon as the last one answered).
     Requests still in flight at the deadline are waited for and counted.
     """
     deadline = time.monotonic() + seconds
@@ -64,6 +68,7 @@ def closed_loop(send: Callable[[int, int], requests.Response], clients: int, sec
             n += 1
             with lock:
                 outcomes.append(outcome)
+            time.sleep(max(0.0, min(outcome.started_at + pace_s, deadline) - time.monotonic()))
 
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(loop, range(clients)))
@@ -93,11 +98,13 @@ class SignupWave:
     reads: list[Outcome]
 
 
-def signup_wave(url: str, signups: int, readers: int, seconds: float) -> SignupWave:
-    """`signups` clients signing up and `readers` reading the feed, at the same time, for `seconds`."""
+def signup_wave(url: str, signups: int, readers: int, seconds: float, signup_pace_s: float = 0.0) -> SignupWave:
+    """`signups` clients signing up and `readers` reading the feed, at the same time, for `seconds`;
+    each signup client at most once per signup_pace_s (see closed_loop)."""
     run_id = uuid.uuid4().hex[:8]
     signed_up: list[Outcome] = []
-    wave = threading.Thread(target=lambda: signed_up.extend(closed_loop(signup_sender(url, run_id), signups, seconds)))
+    sender = signup_sender(url, run_id)
+    wave = threading.Thread(target=lambda: signed_up.extend(closed_loop(sender, signups, seconds, signup_pace_s)))
     wave.start()
     reads = closed_loop(feed_reader(url), readers, seconds)
     wave.join()
