@@ -5,6 +5,9 @@ sets it up), log lines as one JSON object each, timestamp first (as its logs.py 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -94,3 +97,18 @@ def test_records_parse_json_lines_and_leave_the_rest(state):
     assert list(later.event) == ["request", "unexpected error"]
     # grep still finds JSON lines by their time
     assert len(applogs.grep('"status": 401', since=t0 + timedelta(seconds=5))) == 1
+
+
+def test_prune_keeps_live_and_recent_span_files(state):
+    folder = state / "traces"
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that has exited
+    old_dead, new_dead = folder / f"app1-{gone.pid}.jsonl", folder / f"app2-{gone.pid}.jsonl"
+    old_live = folder / f"worker-{os.getpid()}.jsonl"
+    for path in (old_dead, new_dead, old_live):
+        path.write_text("{}\n")
+    hour_ago = time.time() - 2 * traces.KEEP_S
+    os.utime(old_dead, (hour_ago, hour_ago))
+    os.utime(old_live, (hour_ago, hour_ago))
+    assert traces.prune() == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted([new_dead.name, old_live.name])
