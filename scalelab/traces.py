@@ -13,17 +13,11 @@ Spans leave a process in batches, about a second after they end.
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
-import psutil
 
 from scalelab.errors import LabError
 from scalelab.paths import STATE, TRACES
-
-# Span files of processes that are gone are deleted once this old: a notebook reads the traces of the
-# instances a solve just restarted, but a day of load runs would otherwise fill gigabytes.
-KEEP_S = 3600
 
 COLUMNS = ["trace_id", "span_id", "parent_id", "name", "service", "start", "end", "duration_ms", "status", "attributes"]
 
@@ -64,18 +58,6 @@ def tree(spans: pd.DataFrame) -> str:
 
     walk(None, 0)
     return "\n".join(lines)
-
-
-def prune(keep_s: float = KEEP_S) -> int:
-    """Delete the span files of exited processes not written to for keep_s; returns how many. The
-    stack calls it whenever it starts an app instance or the worker."""
-    removed = 0
-    for path in TRACES.glob("*-*.jsonl"):
-        pid = path.stem.rsplit("-", 1)[1]
-        if pid.isdigit() and not psutil.pid_exists(int(pid)) and time.time() - path.stat().st_mtime > keep_s:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
 
 
 def _lines():

@@ -9,10 +9,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scalelab import render, traces
+from scalelab import render
 from scalelab.appsecret import chirp_secret_key
 from scalelab.errors import LabError
-from scalelab.native import binaries, npm
+from scalelab.native import binaries, npm, spanfiles
 from scalelab.native.account import Account, service_dir
 from scalelab.paths import REPO, STATE, TRACES
 from scalelab.settings import Settings
@@ -224,7 +224,7 @@ def app_environment(settings: Settings, instance: str) -> dict[str, str]:
 
 def app(instance: str):
     def launch(settings: Settings, account: Account) -> Launch:
-        traces.prune()  # old span files of exited processes go (Lab 4)
+        spanfiles.prune()  # old span files of exited processes go (Lab 4)
         # Each instance gets its own working folder: its "local disk", as on a separate server.
         folder = STATE / instance
         folder.mkdir(parents=True, exist_ok=True)
@@ -244,7 +244,7 @@ def app(instance: str):
 
 
 def worker(settings: Settings, account: Account) -> Launch:
-    traces.prune()  # old span files of exited processes go (Lab 4)
+    spanfiles.prune()  # old span files of exited processes go (Lab 4)
     folder = STATE / "worker"
     folder.mkdir(parents=True, exist_ok=True)
     return Launch(

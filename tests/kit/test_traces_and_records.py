@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProces
 from opentelemetry.trace import format_trace_id
 
 from scalelab import applogs, traces
+from scalelab.native import spanfiles
 from scalelab.errors import LabError
 
 
@@ -29,6 +30,7 @@ def state(tmp_path, monkeypatch):
     for module in (traces, applogs):
         monkeypatch.setattr(module, "STATE", folder)
     monkeypatch.setattr(traces, "TRACES", folder / "traces")
+    monkeypatch.setattr(spanfiles, "TRACES", folder / "traces")
     monkeypatch.setattr(applogs, "log_file", lambda service: folder / "logs" / f"{service}.log")
     return folder
 
@@ -107,8 +109,8 @@ def test_prune_keeps_live_and_recent_span_files(state):
     old_live = folder / f"worker-{os.getpid()}.jsonl"
     for path in (old_dead, new_dead, old_live):
         path.write_text("{}\n")
-    hour_ago = time.time() - 2 * traces.KEEP_S
+    hour_ago = time.time() - 2 * spanfiles.KEEP_S
     os.utime(old_dead, (hour_ago, hour_ago))
     os.utime(old_live, (hour_ago, hour_ago))
-    assert traces.prune() == 1
+    assert spanfiles.prune() == 1
     assert sorted(p.name for p in folder.iterdir()) == sorted([new_dead.name, old_live.name])
