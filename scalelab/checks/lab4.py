@@ -32,13 +32,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from scalelab import applogs, faults, mailbox, traces
 from scalelab.checks import CheckResult
 from scalelab.checks.runner import CheckUnavailable
 from scalelab.clients import closed_loop, log_in, route_reader, seeded_credentials, signup_sender
-from scalelab.errors import LabError
+from scalelab.exposition import scrape, total
 from scalelab.load import require_app
 
 LAB = "04-observability"
@@ -57,7 +56,7 @@ def run(settings) -> CheckResult:
     require_app(settings.app_url)
     _require_native()
     started = time.time()
-    before = {name: _scrape(settings, name) for name in (*INSTANCES, "worker")}
+    before = {name: scrape(settings, name) for name in (*INSTANCES, "worker")}
     cookies = _log_in(settings)
     faults.set_fault("db_latency_match", FAULT_MATCH)
     faults.set_fault("db_latency_ms", FAULT_MS)
@@ -68,7 +67,7 @@ def run(settings) -> CheckResult:
     created = {o.email for o in signups if o.status == 201}
     delivered = mailbox.deliveries(created, within_s=EMAIL_DEADLINE_S)
     time.sleep(SPAN_EXPORT_S)
-    after = {name: _scrape(settings, name) for name in (*INSTANCES, "worker")}
+    after = {name: scrape(settings, name) for name in (*INSTANCES, "worker")}
 
     reasons: list[str] = []
     measurements: dict = {"requests_sent": dict(sent), "signups": len(created), "emails_delivered": len(delivered)}
@@ -134,31 +133,8 @@ def _load(settings, cookies: list[dict]) -> tuple[collections.Counter, list[Sign
 # --- metrics -------------------------------------------------------------------------------------------
 
 
-def _scrape(settings, service: str) -> dict | None:
-    """{(sample name, sorted labels): value} from the service's /metrics, or None when it has none."""
-    try:
-        response = requests.get(f"http://{settings.address(service)}/metrics", timeout=10)
-    except requests.RequestException as error:
-        raise LabError(f"{service} does not answer ({error}): `scalelab status`, then `scalelab logs {service}`")
-    if response.status_code != 200:
-        return None
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def _sum(samples: dict | None, name: str, **labels) -> float:
-    return sum(
-        value
-        for (sample, sample_labels), value in (samples or {}).items()
-        if sample == name and labels.items() <= dict(sample_labels).items()
-    )
-
-
 def _delta(before: dict, after: dict, services, name: str, **labels) -> float:
-    return sum(_sum(after[s], name, **labels) - _sum(before[s], name, **labels) for s in services)
+    return sum(total(after[s], name, **labels) - total(before[s], name, **labels) for s in services)
 
 
 def _metrics(before, after, sent: dict, signups: int, measurements: dict, reasons: list[str]) -> None:
@@ -194,7 +170,7 @@ def _metrics(before, after, sent: dict, signups: int, measurements: dict, reason
             f"with the check's hidden fault ({FAULT_MS} ms on one query), the metrics' slowest route is "
             f"{max(mean_ms, key=mean_ms.get) if mean_ms else 'none'}, not {FAULTED_ROUTE}: time every request, whole"
         )
-    pool_size = sum(_sum(after[s], "chirp_db_pool_size") for s in INSTANCES)
+    pool_size = sum(total(after[s], "chirp_db_pool_size") for s in INSTANCES)
     waits = _delta(before, after, INSTANCES, "chirp_db_pool_wait_seconds_count")
     has_checked_out = all(any(k[0] == "chirp_db_pool_checked_out" for k in after[s]) for s in INSTANCES)
     measurements["pool"] = {"size": pool_size, "checkouts_timed": waits, "checked_out_exported": has_checked_out}

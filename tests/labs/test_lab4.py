@@ -16,9 +16,8 @@ import pandas as pd
 import psutil
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-from scalelab import catalogue, dashboards, plots, prom
+from scalelab import catalogue, dashboards, exposition, plots, prom
 from scalelab.clients import signup_wave
 from scalelab.native import process, stack
 
@@ -41,28 +40,14 @@ def test_every_dashboard_and_alert_query_returns_data(scraped_under_load, where,
     assert not result.empty, f"{where}: `{expr}` returned no data from Prometheus"
 
 
-def samples(settings, service: str, name: str) -> float:
-    text = requests.get(f"http://{settings.address(service)}/metrics", timeout=10).text
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
-
-
-def feed_count(settings, service: str) -> float:
-    text = requests.get(f"http://{settings.address(service)}/metrics", timeout=10).text
-    return sum(
-        s.value
-        for f in text_string_to_metric_families(text)
-        for s in f.samples
-        if s.name == "chirp_http_request_duration_seconds_count" and s.labels.get("route") == "/api/feed"
-    )
-
-
 def test_a_restarted_instance_counts_from_zero_over_all_its_workers(solved):
     """on_starting wipes PROMETHEUS_MULTIPROC_DIR: the last run's files would add to this run's counts.
     And a scrape reaches one worker process, yet counts the requests of all of them."""
     stack.restart(["app1"], solved)
     for _ in range(30):  # a new connection each: gunicorn's workers take turns accepting
         assert requests.get(f"http://{solved.address('app1')}/api/feed?limit=5", timeout=10).status_code == 200
-    assert feed_count(solved, "app1") == 30
+    samples = exposition.scrape(solved, "app1")
+    assert exposition.total(samples, "chirp_http_request_duration_seconds_count", route="/api/feed") == 30
 
 
 def test_a_dead_workers_gauges_stop_counting(solved):
@@ -72,7 +57,7 @@ def test_a_dead_workers_gauges_stop_counting(solved):
     def pool_size() -> float:
         for _ in range(20):  # every worker checks a connection out, and so reports its pool
             requests.get(f"{app1}/api/feed?limit=5", timeout=10)
-        return samples(solved, "app1", "chirp_db_pool_size")
+        return exposition.total(exposition.scrape(solved, "app1"), "chirp_db_pool_size")
 
     before = pool_size()
     assert before > 0
