@@ -18,13 +18,23 @@ def lab_settings():
     return settings_module.load()
 
 
+@pytest.fixture(scope="session")
+def free_port():
+    """A function that returns a port nothing listens on right now (the kernel's pick): for a server a
+    test starts, or a service a test wants to find absent."""
+
+    def pick() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+    return pick
+
+
 @pytest.fixture
-def stack_down_settings(lab_settings):
+def stack_down_settings(lab_settings, free_port):
     """The lab's settings with nginx's port moved to one where nothing listens: the stack seen as down."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        unused = sock.getsockname()[1]
-    return settings_module.Settings({**lab_settings.values, "SCALELAB_HTTP_PORT": str(unused)})
+    return settings_module.Settings({**lab_settings.values, "SCALELAB_HTTP_PORT": str(free_port())})
 
 
 @pytest.fixture(scope="session")

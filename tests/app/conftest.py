@@ -8,7 +8,6 @@ for the session and emptied before each test.
 import email
 import os
 import secrets
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -69,12 +68,9 @@ class Mailbox:
 
 
 @pytest.fixture(scope="session")
-def smtp_server():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def smtp_server(free_port):
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller
     controller.stop()

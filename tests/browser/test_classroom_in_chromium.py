@@ -10,7 +10,6 @@ Nothing needs the lab stack.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,14 +30,8 @@ INTRO, POOL = catalogue.all_labs()[:2]
 SHOWS_WITHIN_MS = 15_000
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def classroom_url(tmp_path):
+def classroom_url(tmp_path, free_port):
     """`scalelab classroom serve` on a free port, in a temporary course; stopped after the test."""
     course = tmp_path / "instructor"
     (course / "labs").mkdir(parents=True)

@@ -8,7 +8,6 @@ Grafana's port, answering the two calls scalelab.annotations makes (GET /api/hea
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,14 +16,8 @@ import pytest
 from scalelab import annotations, settings as settings_module
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def grafana_port_settings(lab_settings):
+def grafana_port_settings(lab_settings, free_port):
     port = free_port()
     return port, settings_module.Settings({**lab_settings.values, "SCALELAB_GRAFANA_PORT": str(port)})
 

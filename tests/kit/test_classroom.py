@@ -270,10 +270,8 @@ def test_a_refused_result_is_one_line_naming_why(server, learner_state, capsys):
     assert error.count("\n") == 1
 
 
-def test_join_where_no_classroom_answers_is_one_line_and_stores_nothing(learner_state):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        unused = probe.getsockname()[1]
+def test_join_where_no_classroom_answers_is_one_line_and_stores_nothing(learner_state, free_port):
+    unused = free_port()
     with pytest.raises(LabError, match=r"no classroom answers at http://127.0.0.1:\d+ \(ConnectionError\): check"):
         classroom.join(f"http://127.0.0.1:{unused}/", "Ada")
     assert not (learner_state / "classroom.json").exists()

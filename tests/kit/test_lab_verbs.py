@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -222,11 +221,8 @@ def test_a_corrupt_progress_file_is_kept_aside_and_the_check_still_runs(course, 
     assert json.loads(progress.read_text())["labs"]["00-intro"][0]["passed"] is True
 
 
-def test_check_exits_2_when_the_stack_does_not_answer(course):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        unused = probe.getsockname()[1]
-    result = scalelab("check", "0", repo=course, env={"SCALELAB_HTTP_PORT": str(unused)})
+def test_check_exits_2_when_the_stack_does_not_answer(course, free_port):
+    result = scalelab("check", "0", repo=course, env={"SCALELAB_HTTP_PORT": str(free_port())})
     assert "the lab stack is not running" in one_line_error(result, code=2)
     assert "make up" in result.stderr
     assert not (course / ".lab" / "progress.json").exists()
@@ -377,11 +373,8 @@ def test_mail_last_n(lab_settings, running_stack):
     assert len(human) == 3 and human[-1].startswith("the last 2 of ")
 
 
-def test_mail_when_the_provider_is_down_says_so(course):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        unused = probe.getsockname()[1]
-    result = scalelab("mail", repo=course, env={"SCALELAB_SMTP_API_PORT": str(unused)})
+def test_mail_when_the_provider_is_down_says_so(course, free_port):
+    result = scalelab("mail", repo=course, env={"SCALELAB_SMTP_API_PORT": str(free_port())})
     assert "no email provider answers" in one_line_error(result, code=2)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 
 import pandas as pd
 import pytest
@@ -47,10 +46,7 @@ def test_a_naive_time_is_refused():
         prom.query("up", at=pd.Timestamp("2025-01-01 12:00"))
 
 
-def test_no_prometheus_means_the_stack_is_not_running(monkeypatch):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        unused_port = probe.getsockname()[1]
-    monkeypatch.setenv("SCALELAB_PROMETHEUS_PORT", str(unused_port))
+def test_no_prometheus_means_the_stack_is_not_running(monkeypatch, free_port):
+    monkeypatch.setenv("SCALELAB_PROMETHEUS_PORT", str(free_port()))
     with pytest.raises(StackNotRunning, match="run `make up`"):
         prom.query("up")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,6 @@ from email.message import EmailMessage
 import pytest
 import requests
 from aiosmtpd.controller import Controller
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Collector:
@@ -30,7 +23,7 @@ class Collector:
 
 
 @pytest.fixture
-def provider(tmp_path):
+def provider(tmp_path, free_port):
     """Start the provider as its own process (as the stack does); yields a function that (re)starts it."""
     processes = []
     smtp_port, api_port = free_port(), free_port()
@@ -100,7 +93,7 @@ def test_delivered_messages_survive_a_restart(provider):
     assert [m["subject"] for m in requests.get(f"{api}/messages", timeout=5).json()] == ["kept after clearing"]
 
 
-def test_each_delivered_message_is_relayed_to_the_mail_ui(provider):
+def test_each_delivered_message_is_relayed_to_the_mail_ui(provider, free_port):
     collector = Collector()
     relay = Controller(collector, hostname="127.0.0.1", port=free_port())
     relay.start()
