@@ -1,4 +1,11 @@
-"""Posts: publishing them, and the lists of posts that Chirp shows."""
+"""Posts: publishing them, and the lists of posts that Chirp shows.
+
+Fragile on purpose (Lab 5, the wall): every request for the global feed runs its query in
+PostgreSQL, although every reader asks for the same latest posts. At launch day that is thousands
+of identical queries a minute, and each one also costs the app a connection, a round trip and the
+work of turning rows into objects: past Labs 1 to 4, this is what the CPU spends its time on.
+A feed that is two seconds old is one no reader notices; Lab 5 caches it.
+"""
 
 from sqlalchemy import RowMapping, text
 

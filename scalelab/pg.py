@@ -43,6 +43,18 @@ def account_emails(like: str, settings=None) -> set[str]:
     return set(_rows(settings.postgres_url("chirp"), "SELECT email FROM users WHERE email LIKE %s", (like,))["email"])
 
 
+def statement_calls(fragment: str, settings=None) -> int:
+    """How many times PostgreSQL has run the statements whose text contains `fragment`, since the
+    statistics were last reset (pg_stat_statements: normalized text, parameters as $1, $2 …)."""
+    settings = settings or settings_module.load()
+    rows = _rows(
+        settings.postgres_url("chirp"),
+        "SELECT coalesce(sum(calls), 0)::bigint AS calls FROM pg_stat_statements WHERE query LIKE %s",
+        (f"%{fragment}%",),
+    )
+    return int(rows["calls"].iloc[0])
+
+
 def pgbouncer(command: str, settings=None) -> pd.DataFrame:
     """A PgBouncer admin command: POOLS, STATS, SERVERS, CLIENTS…"""
     settings = settings or settings_module.load()

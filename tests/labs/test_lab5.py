@@ -1,0 +1,75 @@
+"""Lab 5's reference fix, the feed cache, on the real stack: what it stores in Redis and for how long,
+that a cached feed is the same feed PostgreSQL gives, that the HTML page renders from it, and that
+the feed still answers when Redis is down.
+
+The check failing on the broken app and passing after `scalelab solve 5` is tested by
+tests/labs/test_checks_fail_then_pass.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+import requests
+
+from scalelab import catalogue, pg
+from scalelab.native import process, stack
+
+LAB = catalogue.find("5")  # the lab the `solved` fixture (conftest.py) solves
+FEED_TTL_S = 2  # solutions/05-wall/broken_app/posts.py
+FEED_QUERY = "JOIN users u ON u.id = p.author_id ORDER BY p.created_at DESC"
+
+
+@pytest.fixture
+def cache(solved):
+    client = redis.Redis.from_url(f"redis://{solved.address('redis')}/0")
+    client.delete(*client.keys("chirp:feed:*") or ["none"])
+    return client
+
+
+def feed(settings, limit: int, path: str = "/api/feed") -> requests.Response:
+    response = requests.get(f"{settings.app_url}{path}?limit={limit}", timeout=30)
+    assert response.status_code == 200, response.text[:300]
+    return response
+
+
+def test_a_feed_read_stores_one_entry_per_limit_that_expires(solved, cache):
+    feed(solved, 7)
+    feed(solved, 8)
+    assert sorted(key.decode() for key in cache.keys("chirp:feed:*")) == ["chirp:feed:7", "chirp:feed:8"]
+    assert 0 < cache.pttl("chirp:feed:7") <= FEED_TTL_S * 1000
+    time.sleep(FEED_TTL_S + 0.5)
+    assert cache.keys("chirp:feed:*") == []
+
+
+def test_a_cached_feed_is_the_feed_postgresql_gives_and_costs_no_query(solved, cache):
+    from_db = feed(solved, 20).json()
+    calls = pg.statement_calls(FEED_QUERY, solved)
+    from_cache = [feed(solved, 20).json() for _ in range(10)]
+    assert pg.statement_calls(FEED_QUERY, solved) == calls
+    assert all(body == from_db for body in from_cache)
+    assert len(from_db["posts"]) == 20
+
+
+def test_the_feed_page_renders_from_the_cache(solved, cache):
+    pages = [requests.get(f"{solved.app_url}/feed", timeout=30) for _ in range(2)]
+    assert [page.status_code for page in pages] == [200, 200]
+    assert pages[0].text.count("<time") == pages[1].text.count("<time") > 0
+    assert cache.keys("chirp:feed:*")
+
+
+def test_the_feed_answers_from_postgresql_while_redis_is_down(solved, cache):
+    """A cache speeds the feed up; it must not take it down (the public feed needs no session)."""
+    expected = feed(solved, 20).json()
+    process.stop("redis")
+    try:
+        calls = pg.statement_calls(FEED_QUERY, solved)
+        started = time.monotonic()
+        assert feed(solved, 20).json() == expected
+        # The client gives up on Redis after 0.5 s (socket_connect_timeout): a slow feed, not a dead one.
+        assert time.monotonic() - started < 5
+        assert pg.statement_calls(FEED_QUERY, solved) == calls + 1
+    finally:
+        stack.restart(["redis"], solved)
