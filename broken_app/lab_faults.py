@@ -6,14 +6,21 @@ in the stack's Redis (hash `scalelab:faults`), and this module makes every query
 `pg_sleep`. The query is then really slow where an operator looks: `pg_stat_activity` shows it
 active, `pg_stat_statements` counts its time, and the connection is held meanwhile.
 
+`scalelab fault db_leak_rate 0.1` makes that share of requests (0 to 1) take one more connection from
+the pool and never give it back, as a code path that forgets to close its connection would. The
+leaked connections stay checked out (this module keeps them), so the pool runs dry request by
+request; clearing the switch stops new leaks, but only restarting app1 and app2 frees the old ones.
+
 The switches are read at most once a second per process, so they cost nothing per query; if Redis
 is down, there is no fault rather than a failing app.
 """
 
+import random
 import threading
 import time
 
 import redis
+from flask import has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -55,3 +62,22 @@ def slow_down(conn, cursor, statement, parameters, context, executemany):
     if latency_ms > 0 and not executemany and faults.get("db_latency_match", "") in statement:
         statement = f"SELECT pg_sleep({latency_ms / 1000:.3f}); {statement}"
     return statement, parameters
+
+
+# Referenced here, so never garbage-collected and never returned to their pool.
+_leaked: list = []
+
+
+@event.listens_for(Engine, "engine_connect")
+def leak(connection) -> None:
+    # Requests only: the Celery worker also runs this module, and a leak there is nobody's symptom.
+    if not has_request_context():
+        return
+    faults = _switches.current() if _switches else {}
+    if random.random() < float(faults.get("db_leak_rate", 0) or 0):
+        pool = connection.engine.pool
+        # Once the pool is dry, waiting for a connection only to leak it would add its timeout to the
+        # request; the requests that find no connection already show the leak. raw_connection() checks
+        # out of the pool without making an engine Connection, so this event does not fire again.
+        if pool.checkedout() < pool.size():
+            _leaked.append(connection.engine.raw_connection())

@@ -33,6 +33,11 @@ FAULTS = {
         Fault("smtp_failure_rate", float, "the share of messages (0 to 1) the email provider refuses with 451", "0.2", 1),
         Fault("db_latency_ms", int, "every matching SQL query sleeps this long in PostgreSQL first", "200"),
         Fault("db_latency_match", str, "db_latency_ms applies only to queries containing this text (empty: all)", "'FROM posts'"),
+        Fault(
+            "db_leak_rate", float,
+            "the share of requests (0 to 1) that keep a DB connection for good; `scalelab restart app1 app2` frees them",
+            "0.1", 1,
+        ),
     )
 }
 SMTP_KEYS = {"smtp_latency_ms": "latency_ms", "smtp_failure_rate": "failure_rate"}
@@ -80,7 +85,7 @@ def current() -> dict:
     except redis.RedisError:
         raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
     values = {name: smtp[key] for name, key in SMTP_KEYS.items()}
-    for name in ("db_latency_ms", "db_latency_match"):
+    for name in (name for name in FAULTS if name not in SMTP_KEYS):  # the rest live in Redis
         values[name] = FAULTS[name].kind(stored.get(name, FAULTS[name].kind()))
     return values
 
