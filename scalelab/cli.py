@@ -274,6 +274,31 @@ def cmd_mail(args) -> int:
     return 0
 
 
+def cmd_drill(args) -> int:
+    from scalelab import drill
+
+    if args.drill_action == "start":
+        drill.start(seed=args.seed)
+        print(
+            "a drill is on: one thing in the stack is broken. Put some load on it (`scalelab load baseline`), find "
+            f"out what with Prometheus ({settings_module.load().prometheus_url}/), the logs (`scalelab logs SERVICE`) "
+            "and the traces, then answer `scalelab drill answer CAUSE`, CAUSE one of:"
+        )
+        for name in drill.CAUSES:
+            print(f"  {name}")
+        return 0
+    if args.drill_action == "answer":
+        verdict = drill.answer(args.cause)
+        print(verdict)
+        return 0 if verdict.correct else 1
+    if args.drill_action == "stop":
+        cause = drill.stop()
+        print(f"drill stopped: the cause was {cause}; the stack is restored" if cause else "no drill is running: nothing to restore")
+        return 0
+    print(drill.status())
+    return 0
+
+
 # --- Progress and the classroom ----------------------------------------------------------------------
 
 
@@ -402,6 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
     mail.add_argument("--json", action="store_true", help="print the list as JSON")
     mail.add_argument("--last", type=int, metavar="N", help="only the N most recent")
     mail.set_defaults(func=cmd_mail)
+
+    drill_verb = verbs.add_parser("drill", help="the incident drill: start, status, answer CAUSE, stop")
+    drill_actions = drill_verb.add_subparsers(dest="drill_action", required=True, metavar="ACTION")
+    drill_start = drill_actions.add_parser("start", help="hide one fault in the running stack (Labs 1-4 solved)")
+    drill_start.add_argument("--seed", type=int, help="the same seed hides the same fault (default: a random one)")
+    drill_actions.add_parser("status", help="whether a drill is on, and for how long (never which fault)")
+    drill_answer = drill_actions.add_parser("answer", help="name the cause; a right answer restores the stack")
+    drill_answer.add_argument("cause", metavar="CAUSE")
+    drill_actions.add_parser("stop", help="give up: say the cause and restore the stack")
+    drill_verb.set_defaults(func=cmd_drill)
 
     progress = verbs.add_parser("progress", help="each lab passed, failed or not started, with its last check")
     progress.add_argument("--json", action="store_true", help="one JSON object, for scripts")
