@@ -300,15 +300,18 @@ def test_fault_set_list_clear_round_trip(faults_restored):
     result = scalelab("fault", "smtp_latency_ms", "250")
     assert result.returncode == 0, result.stderr
     assert fault_values(result.stdout)["smtp_latency_ms"] == 250
+    # db_leak_rate stays 0: a leak would keep this stack's connections until app1 and app2 restart.
     for name, value in (("smtp_failure_rate", "0.25"), ("db_latency_ms", "5"), ("db_latency_match", "no-such-query")):
         assert scalelab("fault", name, value).returncode == 0, name
-    expected = {"smtp_latency_ms": 250, "smtp_failure_rate": 0.25, "db_latency_ms": 5, "db_latency_match": "no-such-query"}
+    expected = {
+        "smtp_latency_ms": 250, "smtp_failure_rate": 0.25, "db_latency_ms": 5, "db_latency_match": "no-such-query", "db_leak_rate": 0
+    }
     assert fault_values(scalelab("fault", "list").stdout) == expected
     assert faults.current() == expected  # what the email provider and Redis hold
 
     cleared = scalelab("fault", "clear")
     assert cleared.returncode == 0
-    off = {"smtp_latency_ms": 0, "smtp_failure_rate": 0, "db_latency_ms": 0, "db_latency_match": ""}
+    off = {"smtp_latency_ms": 0, "smtp_failure_rate": 0, "db_latency_ms": 0, "db_latency_match": "", "db_leak_rate": 0}
     assert fault_values(cleared.stdout) == off
     assert faults.current() == off
 
