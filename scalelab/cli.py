@@ -138,7 +138,9 @@ def cmd_doctor(args) -> int:
 def cmd_load(args) -> int:
     from scalelab import load  # pandas is slow to import; only this verb needs it
 
-    run = load.run(args.profile, users=args.users, duration=args.duration, seed=args.seed, progress=not args.json)
+    run = load.run(
+        args.profile, users=args.users, duration=args.duration, seed=args.seed, progress=not args.json, processes=args.processes
+    )
     summary = run.summary
     if args.json:
         print(json.dumps(summary))
@@ -396,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--users", type=int, help="peak users (the profile's shape is kept)")
     load.add_argument("--duration", type=float, help="total seconds (the profile's shape is kept)")
     load.add_argument("--seed", type=int, default=42, help="the same seed sends the same requests")
+    load.add_argument(
+        "--processes", type=int, default=1, help="Locust worker processes, one core each (default 1: a single process)"
+    )
     load.add_argument("--json", action="store_true", help="print the summary as JSON")
     load.set_defaults(func=cmd_load)
 

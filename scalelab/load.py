@@ -1,7 +1,10 @@
 """Run Locust against the stack, as a subprocess, and read what it measured.
 
 Locust runs in its own process because importing it patches the caller with gevent, which breaks a
-Jupyter kernel. It writes CSVs under `.lab/runs/<timestamp>-<profile>/`; `Run` reads them with pandas:
+Jupyter kernel. One Locust process drives one core; `processes=N` runs Locust's distributed mode on
+this machine (`--processes N`: a master and N forked workers, which share the users between them), and
+the master, which sums what its workers report, writes the CSVs. They go under
+`.lab/runs/<timestamp>-<profile>/`; `Run` reads them with pandas:
     run.history   one row per second: time, users, rps, failures_per_s, p50_ms, p95_ms, p99_ms
     run.summary   totals: requests, failures, error_rate, rps, p50/p95/p99 (ms), per endpoint too
     run.errors    each distinct failure with its count
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +33,8 @@ from scalelab.paths import REPO, STATE
 RUNS = STATE / "runs"
 LOCUSTFILE = REPO / "scalelab" / "locustfile.py"
 CPU_WARNING = "CPU usage above"  # Locust's own warning when the load generator itself saturates
+# With --processes, the master's warning that one of its workers saturated a core.
+WORKER_CPU_WARNING = "exceeded cpu threshold"
 
 HISTORY_COLUMNS = {
     "User Count": "users",
@@ -70,7 +76,7 @@ class Run:
         return json.loads((self.directory / "summary.json").read_text())
 
 
-def _summarize(run: Run, profile: profiles.Profile, seed: int, seconds: float, cpu_warning: bool) -> dict:
+def _summarize(run: Run, profile: profiles.Profile, seed: int, seconds: float, cpu_warning: bool, processes: int) -> dict:
     endpoints = run.endpoints
     total = endpoints[endpoints["Name"] == "Aggregated"].iloc[0]
     requests_total = int(total["requests"])
@@ -90,6 +96,7 @@ def _summarize(run: Run, profile: profiles.Profile, seed: int, seconds: float, c
         "rps": float(total["Requests/s"]),
         **percentiles(total),
         "loadgen_cpu_warning": cpu_warning,
+        "loadgen_processes": processes,
         "endpoints": {
             row["Name"]: {"requests": int(row["requests"]), "failures": int(row["failures"]), **percentiles(row)}
             for _, row in endpoints[endpoints["Name"] != "Aggregated"].iterrows()
@@ -118,6 +125,15 @@ def _progress_line(directory: Path, elapsed: float, total: float) -> str | None:
     )
 
 
+def _distributed(processes: int) -> list[str]:
+    """Locust's options for a master and `processes` forked workers, talking over a port of their own:
+    Locust's default (5557) would be shared by every lab stack and test on the machine."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    return ["--processes", str(processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
+
+
 def require_app(app_url: str) -> None:
     try:
         requests.get(f"{app_url}/healthz", timeout=5)
@@ -132,8 +148,14 @@ def run(
     seed: int = 42,
     progress: bool = True,
     host: str | None = None,
+    processes: int = 1,
 ) -> Run:
-    """Run a load profile to its end and return its Run. Prints one progress line every few seconds."""
+    """Run a load profile to its end and return its Run. Prints one progress line every few seconds.
+
+    processes: Locust worker processes (see the module docstring); 1 runs a single Locust process.
+    """
+    if processes < 1:
+        raise LabError(f"processes is {processes}: pass 1 (one Locust process) or more (Locust's workers)")
     chosen = profiles.get(profile).scaled(users, duration)
     lab = settings_module.load()
     host = host or lab.app_url
@@ -150,6 +172,7 @@ def run(
         "--exit-code-on-error", "0",  # failures are measurements here, not a crash of the run
         "--stop-timeout", "5",
         "--loglevel", "WARNING",
+        *(_distributed(processes) if processes > 1 else []),
         *journeys,
     ]
     env = {
@@ -160,7 +183,11 @@ def run(
         "SCALELAB_CREDENTIALS": str(CREDENTIALS),
     }
     if progress:
-        print(f"load: {chosen.description}; {chosen.peak_users} users for {chosen.duration_s:.0f} s -> {directory}", flush=True)
+        workers = f", {processes} Locust workers" if processes > 1 else ""
+        print(
+            f"load: {chosen.description}; {chosen.peak_users} users for {chosen.duration_s:.0f} s{workers} -> {directory}",
+            flush=True,
+        )
     grafana = annotations.grafana(lab)  # None without Grafana: the marks are skipped
     annotations.mark(grafana, f"load run {directory.name} started: {chosen.description}", [chosen.name])
     started = time.monotonic()
@@ -177,7 +204,8 @@ def run(
         tail = "\n".join(log_text.strip().splitlines()[-8:])
         raise LabError(f"Locust failed (exit {locust.returncode}); its log {directory / 'locust.log'} ends with:\n{tail}")
     result = Run(directory)
-    summary = _summarize(result, chosen, seed, seconds, CPU_WARNING in log_text)
+    cpu_warning = CPU_WARNING in log_text or WORKER_CPU_WARNING in log_text
+    summary = _summarize(result, chosen, seed, seconds, cpu_warning, processes)
     (directory / "summary.json").write_text(json.dumps(summary, indent=2))
     annotations.mark(
         grafana,
