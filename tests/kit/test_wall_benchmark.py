@@ -1,0 +1,138 @@
+"""The pieces of benchmarks/wall.py, without a stack: knees and their ratio (scalelab.walls) on synthetic
+ramps, what saturated first (scalelab.saturation) on a synthetic CPU sample, and the sampler itself on
+a busy child process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from scalelab import saturation, walls
+from scalelab.saturation import LOADGEN, OTHERS
+
+
+@dataclass
+class FakeRun:
+    """What walls reads of a load.Run: its per-second history."""
+
+    history: pd.DataFrame
+    summary: dict | None = None
+
+
+def continuous_ramp(make_history, peak: int, ramp_s: int, wall_at: int | None) -> pd.DataFrame:
+    """One user level per second up to `peak` in `ramp_s` seconds, then a 20 s hold; p95 jumps past the
+    objective from `wall_at` users on (never, if None)."""
+    users = [round(peak * (second + 1) / ramp_s) for second in range(ramp_s)] + [peak] * 20
+    history = make_history(
+        users, p95_ms=lambda u: 900 if wall_at is not None and u > wall_at else 60, error_rate=lambda u: 0
+    )
+    return history.assign(elapsed_s=(history.time - history.time.iloc[0]).dt.total_seconds())
+
+
+# --- Knees and their ratio ------------------------------------------------------------------------
+
+
+def test_a_level_is_as_wide_as_the_users_locust_s_window_sees_arrive(make_history):
+    # launch-day: 10,000 users in 300 s, ~33 users/s: 333 per 10 s window, one significant digit.
+    assert walls.level_width(continuous_ramp(make_history, 10_000, 300, None)) == 300
+    # The demo run: 800 users in 100 s.
+    assert walls.level_width(continuous_ramp(make_history, 800, 100, None)) == 80
+
+
+def test_the_ratio_of_two_knees(make_history):
+    broken = walls.Wall("broken", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=220)))
+    fixed = walls.Wall("fixed", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)))
+    assert (broken.knee, fixed.knee) == (200, 1000)
+    assert fixed.held_everything and not broken.held_everything
+    assert walls.ratio(broken, fixed) == (5.0, "5.0x")
+    assert "no wall reached" in fixed.knee_text()
+
+
+def test_a_broken_knee_below_the_first_level_gives_a_lower_bound(make_history):
+    broken = walls.Wall("broken", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=0)))
+    fixed = walls.Wall("fixed", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)))
+    assert broken.knee is None
+    assert broken.knee_text() == "below the first level (< 100 users)"
+    value, text = walls.ratio(broken, fixed)
+    assert value == 10 and text.startswith("more than 10.0x")
+    assert walls.ratio(fixed, broken) == (None, "n/a: the fixed stack missed the objective at its first level too")
+
+
+def test_both_walls_on_one_figure(make_history):
+    runs = {
+        "broken": FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=220)),
+        "fixed": FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)),
+    }
+    figure = walls.walls(runs)
+    assert isinstance(figure, Figure)
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert {"broken: p95", "fixed: p95", "broken knee: 200 users", "fixed knee: 1,000 users"} <= set(labels)
+
+
+# --- What saturated first -------------------------------------------------------------------------
+
+
+def synthetic_samples(start: pd.Timestamp, cpu: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"time": start + pd.Timedelta(seconds=second), "service": service, "cpu_percent": value}
+            for service, values in cpu.items()
+            for second, value in enumerate(values)
+        ]
+    )
+
+
+def test_top_consumers_ranks_services_within_the_window(make_history):
+    start = pd.Timestamp("2025-01-01 12:00", tz="UTC")
+    samples = synthetic_samples(start, {"app1": [10, 10, 90, 90], "postgres": [50, 50, 20, 20], LOADGEN: [5, 5, 5, 5]})
+    late = saturation.top_consumers(samples, start + pd.Timedelta(seconds=2))
+    assert late.service.tolist() == ["app1", "postgres", LOADGEN]
+    assert late.cpu_percent.tolist() == [90, 20, 5]
+    assert saturation.top_consumers(samples).iloc[0].service == "app1"  # 50 on average, over postgres's 35
+
+
+def test_the_wall_window_is_the_first_level_past_the_knee(make_history):
+    history = continuous_ramp(make_history, 1000, 100, wall_at=220)  # 10 more users each second
+    start, end = saturation.wall_window(history, knee=200, level_width=100)
+    assert history.users[history.time == start].item() == 210 and history.users[history.time == end].item() == 300
+    # No wall reached: the peak level, hold included; the first level already past it: the first level.
+    peak_start, peak_end = saturation.wall_window(history, 1000, 100)
+    assert history.users[history.time == peak_start].item() == 910 and peak_end == history.time.max()
+    assert history.users[history.time == saturation.wall_window(history, None, 100)[1]].item() == 100
+
+
+@pytest.mark.parametrize(
+    ("cpu", "processes", "expected"),
+    [
+        ({LOADGEN: 95, "app1": 60}, 1, "the load generator"),
+        ({LOADGEN: 95, "app1": 60}, 2, "no CPU ceiling"),
+        ({"pgbouncer": 97, "app1": 40}, 1, "pgbouncer: 97%"),
+        ({"app1": 80, "app2": 75, "postgres": 30, OTHERS: 5}, 1, "the CPU: 190% of 2 cores"),
+        ({"app1": 30, "postgres": 10}, 1, "no CPU ceiling (40% of 200% in use)"),
+    ],
+)
+def test_bottleneck_names_what_reached_its_ceiling(cpu, processes, expected):
+    top = pd.DataFrame({"service": list(cpu), "cpu_percent": list(cpu.values())})
+    assert saturation.bottleneck(top, cores=2, loadgen_processes=processes).startswith(expected)
+
+
+def test_the_sampler_sees_a_busy_child_as_the_load_generator():
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    sampler = saturation.CpuSampler()
+    try:
+        sampler.sample()
+        time.sleep(1.5)
+        sampler.sample()
+    finally:
+        busy.kill()
+        busy.wait()
+    samples = sampler.samples
+    loadgen = samples[samples.service == LOADGEN].cpu_percent.item()
+    assert 50 < loadgen < 110  # one busy core, give or take the machine's other work
+    assert set(samples.service) >= {LOADGEN, OTHERS}
