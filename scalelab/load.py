@@ -35,6 +35,9 @@ LOCUSTFILE = REPO / "scalelab" / "locustfile.py"
 CPU_WARNING = "CPU usage above"  # Locust's own warning when the load generator itself saturates
 # With --processes, the master's warning that one of its workers saturated a core.
 WORKER_CPU_WARNING = "exceeded cpu threshold"
+# With --processes, the master stops the test when no worker has sent a heartbeat for 3 s (Locust's
+# liveness), as on a machine too busy to schedule them; it logs this at INFO level.
+WORKERS_LOST = "The last worker went missing"
 
 HISTORY_COLUMNS = {
     "User Count": "users",
@@ -171,7 +174,8 @@ def run(
         "--csv", str(directory / "locust"),
         "--exit-code-on-error", "0",  # failures are measurements here, not a crash of the run
         "--stop-timeout", "5",
-        "--loglevel", "WARNING",
+        # INFO for a distributed run: the master logs its workers' comings and goings there.
+        "--loglevel", "INFO" if processes > 1 else "WARNING",
         *(_distributed(processes) if processes > 1 else []),
         *journeys,
     ]
@@ -203,6 +207,11 @@ def run(
     if locust.returncode != 0 or not (directory / "locust_stats.csv").exists():
         tail = "\n".join(log_text.strip().splitlines()[-8:])
         raise LabError(f"Locust failed (exit {locust.returncode}); its log {directory / 'locust.log'} ends with:\n{tail}")
+    if WORKERS_LOST in log_text:
+        raise LabError(
+            f"Locust's master lost its {processes} workers (no heartbeat for 3 s: the machine is too busy) and stopped "
+            f"the run early: run it again, with fewer processes; its log is {directory / 'locust.log'}"
+        )
     result = Run(directory)
     cpu_warning = CPU_WARNING in log_text or WORKER_CPU_WARNING in log_text
     summary = _summarize(result, chosen, seed, seconds, cpu_warning, processes)

@@ -96,7 +96,8 @@ def walls(runs: dict[str, Run]) -> Figure:
     latency, errors = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
     for (label, run), color in zip(runs.items(), COLORS):
         wall = Wall(label, run)
-        latency.plot(wall.levels.users, wall.levels.p95_ms, "o-", color=color, label=f"{label}: p95")
+        missed = "" if wall.knee is not None else " (no level met the objective)"
+        latency.plot(wall.levels.users, wall.levels.p95_ms, "o-", color=color, label=f"{label}: p95{missed}")
         plots._error_panel(errors, wall.levels.users, wall.levels.error_rate, color=color, label=f"{label}: errors")
         if wall.knee is not None:
             for axes in (latency, errors):
