@@ -7,7 +7,8 @@
 Both sides run the `launch-day` profile (scalelab/profiles.py: a ramp to 10,000 users who think
 10-20 s, then a hold), scaled by --users and --duration, with Locust on this machine. First the broken
 app (`scalelab reset --all`), then the fully solved one (`scalelab solve 05-wall` once Lab 5 has a
-solution overlay, else `scalelab solve 04-observability`). For each side it prints the knee: the
+solution overlay, else `scalelab solve 04-observability`), each warmed up after its restart. For each
+side it prints the knee: the
 largest user level with p95 < 300 ms and errors < 1% (scalelab.walls, analysis.knee), then the ratio
 fixed/broken, the peak requests/s, what used the CPU where the run hit its wall (scalelab.saturation)
 and whether Locust itself saturated.
@@ -33,10 +34,12 @@ import shutil
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
 import psutil
+import requests
 from labrun import preflight, run, scalelab
 
 from scalelab import catalogue, load, profiles, saturation, settings as settings_module, walls
@@ -57,6 +60,11 @@ RATIO_TARGET = 10
 PROFILE_S = 20
 # Consumers printed per side.
 TOP = 5
+# Requests sent before each side's run, 8 at a time. solve and reset restart the apps, and the ramp's
+# first level sees only a few requests per second: without a warm-up its p95 is the cold start's
+# (first connections, first templates), and a first level that misses the objective leaves no knee.
+WARM_UP_REQUESTS = 64
+WARM_UP_PATHS = ("/api/feed?limit=20", "/")
 
 
 def fixed_lab() -> catalogue.Lab:
@@ -96,6 +104,13 @@ def profile_later(delay_s: float, seconds: float, out: Path) -> threading.Timer:
     timer = threading.Timer(delay_s, record)
     timer.start()
     return timer
+
+
+def warm_up(app_url: str) -> None:
+    """The public pages through nginx, enough times to reach every worker of both instances."""
+    urls = [f"{app_url}{WARM_UP_PATHS[n % len(WARM_UP_PATHS)]}" for n in range(WARM_UP_REQUESTS)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda url: requests.get(url, timeout=30), urls))
 
 
 def measure(label: str, args, out: Path, profile_app: bool) -> tuple[walls.Wall, saturation.CpuSampler]:
@@ -195,6 +210,7 @@ def main() -> int:
                 scalelab("reset", "--all")
             else:
                 scalelab("solve", fixed.id)
+            warm_up(settings.app_url)
             sides[label], sampler = measure(label, args, out, args.profile_app and label == "fixed")
             reports[label] = report_side(sides[label], sampler, args.processes)
     except KeyboardInterrupt:
