@@ -9,6 +9,7 @@ in the style of scalelab.plots: p95 and error rate against users, objective and 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -88,6 +89,47 @@ def ratio(broken: Wall, fixed: Wall) -> tuple[float | None, str]:
         bound = fixed.knee / broken.level_width
         return bound, f"more than {bound:.1f}x (the broken knee is below its first level, {broken.level_width:,} users)"
     return fixed.knee / broken.knee, f"{fixed.knee / broken.knee:.1f}x"
+
+
+# What each failure of Labs 1 to 3 looks like in a load run, and the measure that shows it.
+REPORT_ROWS = (
+    ("Lab 1: the connection pool", "requests answered 5xx or not at all"),
+    ("Lab 2: sessions in one process", "401s: a logged-in user was logged out"),
+    ("Lab 2: uploads on one disk", "avatars that 404 right after their upload"),
+    ("Lab 3: the email in the request", "p95 of POST /api/signup (ms)"),
+    ("Lab 3: the PDF in the request", "p95 of POST /api/reports (ms)"),
+    ("all of it", "p95 of every request (ms)"),
+    ("all of it", "share of requests that failed"),
+)
+
+
+def _status(error: str) -> int | None:
+    """The HTTP status in one of Locust's failure texts ("401: logged out …", "… code=503 …"), if any."""
+    found = re.search(r"\b([45]\d\d)\b", error)
+    return int(found.group(1)) if found else None
+
+
+def _report_column(run: Run) -> list:
+    summary = run.summary
+    failures = pd.DataFrame(summary["errors"], columns=["endpoint", "error", "count"])
+    status = failures.error.map(_status).astype(float)  # NaN: no HTTP answer at all
+    endpoints = summary["endpoints"]
+    return [
+        int(failures["count"][(status >= 500) | status.isna()].sum()),
+        int(failures["count"][status == 401].sum()),
+        int(failures["count"][(status == 404) & (failures.endpoint == "/avatars/[file]")].sum()),
+        endpoints.get("/api/signup", {}).get("p95_ms"),
+        endpoints.get("/api/reports", {}).get("p95_ms"),
+        summary["p95_ms"],
+        f"{summary['error_rate']:.1%}",
+    ]
+
+
+def report_card(runs: dict[str, Run]) -> pd.DataFrame:
+    """One row per failure the course fixed, one column per run (e.g. {"broken": …, "fixed": …}): how
+    that failure showed in the run, from Locust's failures and per-endpoint latencies."""
+    index = pd.MultiIndex.from_tuples(REPORT_ROWS, names=["failure", "measure"])
+    return pd.DataFrame({label: _report_column(run) for label, run in runs.items()}, index=index)
 
 
 def walls(runs: dict[str, Run]) -> Figure:
