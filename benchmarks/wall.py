@@ -8,10 +8,9 @@ Both sides run the `launch-day` profile (scalelab/profiles.py: a ramp to 10,000 
 10-20 s, then a hold), scaled by --users and --duration, with Locust on this machine. First the broken
 app (`scalelab reset --all`), then the fully solved one (`scalelab solve 05-wall` once Lab 5 has a
 solution overlay, else `scalelab solve 04-observability`), each warmed up after its restart. For each
-side it prints the knee: the
-largest user level with p95 < 300 ms and errors < 1% (scalelab.walls, analysis.knee), then the ratio
-fixed/broken, the peak requests/s, what used the CPU where the run hit its wall (scalelab.saturation)
-and whether Locust itself saturated.
+side it prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.walls,
+analysis.knee), then the ratio fixed/broken, the peak requests/s, what used the CPU where the run hit
+its wall (scalelab.saturation) and whether Locust itself saturated.
 
 Target on 2 cores (issue 9), for the full profile: the fixed stack holds all 10,000 users with 0
 errors and p95 < 300 ms, the broken stack walls below 1,000 users, and the ratio is at least 10x. A
@@ -48,8 +47,9 @@ from scalelab.native import process
 from scalelab.paths import STATE
 
 PROFILE = "launch-day"
-# One Locust process drives about one core: benchmarks/loadgen.py measured ~5,000 users thinking
-# 10-20 s (~330 requests/s) per process before its CPU warning (90%) comes close, so one per 5,000.
+# One Locust process (one core) sent about 1,700 requests/s on a 2-core lab machine (FastHttpUser,
+# 2,000 users with a 1 s wait). 5,000 users thinking 10-20 s send about 330/s: a fifth of that, which
+# leaves room for the heavier signups and uploads and for sharing the cores with the stack.
 USERS_PER_PROCESS = 5_000
 # The full profile's targets (issue 9): the broken app walls below a tenth of the peak (1,000 of
 # 10,000), and the fix moves the wall at least ten times further.
