@@ -50,7 +50,9 @@ class ChirpUser(FastHttpUser):
 
     def __init__(self, environment):
         super().__init__(environment)
-        self.number = next(_user_numbers)
+        # With --processes, Locust imports this file once and forks its workers, so each worker counts
+        # from 0: the worker's index keeps the numbers (sign-up addresses, random generators) apart.
+        self.number = f"{getattr(environment.runner, 'worker_index', 0)}.{next(_user_numbers)}"
         self.rng = random.Random(f"{SEED}-{type(self).__name__}-{self.number}")
 
     def wait_time(self):
