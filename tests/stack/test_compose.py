@@ -32,11 +32,13 @@ PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"
 
 # One-shot helpers: the only services beyond the catalogue. They run to completion and exit 0.
 HELPERS = {"config", "seed", "bucket"}
+# Scale-out services (Lab 5): more of a catalogue service, `docker compose up --scale NAME=N`.
+SCALE_OUT = {"app", "locust-worker"}
 CATALOGUE = {s.name for s in SERVICES}
 # Extra host ports a service publishes beyond its catalogue port: (.env key, container port).
 EXTRA_PORTS = {"smtp": [("SMTP_API", 8080)]}
 APP_IMAGE = f"scalelab/chirp:{PROJECT_VERSION}"
-APP_IMAGE_USERS = {"app1", "app2", "worker", "smtp", "jupyterlab", "locust", "seed"}
+APP_IMAGE_USERS = {"app1", "app2", "app", "worker", "smtp", "jupyterlab", "locust", "locust-worker", "seed"}
 # Where the app image holds its copy of the repo (Dockerfile: WORKDIR, then COPY . .).
 IMAGE_REPO = "/opt/scalelab"
 CONFIG_MOUNT = "lab-config:/etc/lab:ro"
@@ -323,8 +325,8 @@ def test_config_runs_on_the_app_image_s_python(services):
 # --- 3. Parity with the catalogue ------------------------------------------------------------------
 
 
-def test_services_are_the_catalogue_plus_the_one_shot_helpers(services):
-    assert set(services) == CATALOGUE | HELPERS
+def test_services_are_the_catalogue_plus_the_one_shot_helpers_and_the_scale_out(services):
+    assert set(services) == CATALOGUE | HELPERS | SCALE_OUT
 
 
 def test_each_service_publishes_its_env_port_on_localhost_only(services):
@@ -334,7 +336,7 @@ def test_each_service_publishes_its_env_port_on_localhost_only(services):
             f"127.0.0.1:${{SCALELAB_{key}_PORT:-{ENV_EXAMPLE[f'SCALELAB_{key}_PORT']}}}:{inner}" for key, inner in expected
         ]
         assert services[service.name].get("ports") == wanted, service.name
-    for helper in HELPERS:
+    for helper in [*HELPERS, *SCALE_OUT]:
         assert "ports" not in services[helper], helper
 
 
@@ -551,7 +553,7 @@ def test_rendered_addresses_are_compose_services_on_their_container_ports(servic
 
 def test_rendered_configs_point_at_the_compose_services(rendered):
     nginx = (rendered / "nginx" / "chirp.conf").read_text()
-    assert "server app1:8000;" in nginx and "server app2:8000;" in nginx and "listen 80;" in nginx
+    assert "server chirp:8000 resolve;" in nginx and "listen 80;" in nginx  # app1, app2 and replicas: test_scale_out…
     prometheus = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
     targets = {t for job in prometheus["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
     assert targets == {
@@ -583,3 +585,68 @@ def test_the_render_runs_on_the_standard_library_alone(tmp_path):
     assert result.returncode == 0, result.stderr
     for path in ("nginx/chirp.conf", "postgres/postgresql.conf", "pgbouncer/pgbouncer.ini", "prometheus/prometheus.yml"):
         assert (tmp_path / "etc-lab" / path).is_file(), path
+
+
+# --- 6. Scale-out (Lab 5): `docker compose up --scale app=N`, `--scale locust-worker=N` ----------------
+
+
+def test_app_replicas_are_app1_s_twin_without_port_or_disk_and_none_by_default(services):
+    twin, replica = services["app1"], services["app"]
+    for key in ("image", "command", "working_dir", "depends_on", "healthcheck", "networks"):
+        assert replica[key] == twin[key], key
+    assert {k: v for k, v in replica["environment"].items() if k != "CHIRP_INSTANCE"} == {
+        k: v for k, v in twin["environment"].items() if k != "CHIRP_INSTANCE"
+    }
+    assert replica["deploy"] == {"replicas": 0}
+    assert "volumes" not in replica  # a replica's disk is its own container's: nothing to share
+
+
+def test_nginx_balances_every_instance_by_one_alias_looked_up_again(services, rendered):
+    """nginx's upstream is the network alias all instances carry; `resolve` (nginx 1.27.3 and later)
+    looks it up every 5 s through Docker's DNS, so replicas started later get requests too."""
+    aliased = {name for name, spec in services.items() if "chirp" in spec.get("networks", {}).get("default", {}).get("aliases", [])}
+    assert aliased == {"app1", "app2", "app"}
+    version = image_tag(services["nginx"]["image"])[1]
+    assert tuple(int(part) for part in version.split(".")) >= (1, 27, 3), f"nginx {version} has no upstream `resolve`"
+    nginx = (rendered / "nginx" / "chirp.conf").read_text()
+    upstream = nginx[nginx.index("upstream chirp {"): nginx.index("}", nginx.index("upstream chirp {"))]
+    assert "zone chirp" in upstream and "server chirp:8000 resolve;" in upstream and "server app1" not in upstream
+    assert re.search(r"^resolver 127\.0\.0\.11 valid=5s", nginx, re.MULTILINE), "Docker's DNS, re-read every 5 s"
+
+
+def test_prometheus_finds_the_replicas_by_name_and_labels_them(rendered):
+    prometheus = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
+    chirp = next(job for job in prometheus["scrape_configs"] if job["job_name"] == "chirp")
+    assert chirp["dns_sd_configs"] == [{"names": ["app"], "type": "A", "port": 8000}]
+    assert chirp["relabel_configs"] == [
+        {"source_labels": ["__meta_dns_name"], "regex": "app", "target_label": "service", "replacement": "app"}
+    ]
+
+
+@pytest.mark.parametrize("mode", ["docker", "native"])
+def test_prometheus_accepts_the_chirp_job_of_both_modes(mode, lab_settings, docker_settings, tmp_path):
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool comes with Debian's prometheus package: `scalelab system-packages --for-tests`"
+    values = render.variables(docker_settings if mode == "docker" else lab_settings, mode)
+    render.render_service("prometheus", tmp_path, {**values, "CONF_DIR": str(tmp_path)})
+    result = subprocess.run([promtool, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_native_mode_keeps_app1_and_app2_at_fixed_addresses(lab_settings):
+    values = render.variables(lab_settings, "native")
+    assert values["NGINX_UPSTREAM_SERVERS"].split("\n") == [
+        f"server {values['ADDR_APP1']};", f"    server {values['ADDR_APP2']};"
+    ]
+    assert "resolve" not in values["NGINX_RESOLVER"]  # Debian's nginx 1.22 has no upstream `resolve`
+    assert values["PROMETHEUS_APP_REPLICAS"] == ""
+
+
+def test_locust_s_web_ui_is_a_master_whose_workers_scale(services):
+    master, worker = services["locust"], services["locust-worker"]
+    assert "--master" in master["command"]
+    assert worker["command"][-3:] == ["--worker", "--master-host", "locust"]
+    assert worker["command"][:3] == master["command"][:3]  # the same locustfile
+    assert worker["environment"] == master["environment"] and worker["volumes"] == master["volumes"]
+    assert "deploy" not in worker  # one worker by default, so the web UI can start a run at once
+    assert depends_on(worker) == {"locust": {"condition": "service_healthy"}}
