@@ -7,7 +7,8 @@
 Both sides run the `launch-day` profile (scalelab/profiles.py: a ramp to 10,000 users who think
 10-20 s, then a hold), scaled by --users and --duration, with Locust on this machine. First the broken
 app (`scalelab reset --all`), then the fully solved one (`scalelab solve 05-wall` once Lab 5 has a
-solution overlay, else `scalelab solve 04-observability`), each warmed up after its restart. For each
+solution overlay, else `scalelab solve 04-observability`), each warmed up after its restart, both
+sending their welcome emails to a provider that takes walls.PROVIDER_LATENCY_MS to accept each. For each
 side it prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.walls,
 analysis.knee), then the ratio fixed/broken, the peak requests/s, what used the CPU where the run hit
 its wall (scalelab.saturation) and whether Locust itself saturated.
@@ -41,7 +42,7 @@ import psutil
 import requests
 from labrun import preflight, run, scalelab
 
-from scalelab import catalogue, load, profiles, saturation, settings as settings_module, walls
+from scalelab import catalogue, faults, load, profiles, saturation, settings as settings_module, walls
 from scalelab.errors import LabError
 from scalelab.native import process
 from scalelab.paths import STATE
@@ -123,9 +124,11 @@ def measure(label: str, args, out: Path, profile_app: bool) -> tuple[walls.Wall,
         seconds = min(PROFILE_S, shape.duration_s - hold_starts)
         timer = profile_later(max(hold_starts - seconds, 0), seconds, out / f"{label}-app1-worker.svg")
     try:
+        faults.set_fault("smtp_latency_ms", walls.PROVIDER_LATENCY_MS)
         with sampler.running():
             result = load.run(PROFILE, users=args.users, duration=args.duration, processes=args.processes)
     finally:
+        faults.set_fault("smtp_latency_ms", 0)
         if timer is not None:
             timer.cancel()
             timer.join()
