@@ -49,9 +49,11 @@ from scalelab.paths import STATE
 
 PROFILE = "launch-day"
 # One Locust process (one core) sent about 1,700 requests/s on a 2-core lab machine (FastHttpUser,
-# 2,000 users with a 1 s wait). 5,000 users thinking 10-20 s send about 330/s: a fifth of that, which
-# leaves room for the heavier signups and uploads and for sharing the cores with the stack.
-USERS_PER_PROCESS = 5_000
+# 2,000 users with a 1 s wait). 10,000 users thinking 10-20 s send about 670/s: two fifths of that, so
+# the full profile needs one process. More only take CPU from the app on a laptop, and once the broken
+# app saturates the machine a worker can starve past even 30 s of heartbeats (measured: Locust's master
+# lost both of its 2 workers at 7,440 users and ended the run). Use --processes on a bigger machine.
+USERS_PER_PROCESS = 10_000
 # The full profile's targets (issue 9): the broken app walls below a tenth of the peak (1,000 of
 # 10,000), and the fix moves the wall at least ten times further.
 BROKEN_SHARE = 0.1

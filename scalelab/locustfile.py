@@ -16,7 +16,7 @@ import os
 import random
 import uuid
 
-from locust import FastHttpUser, LoadTestShape, task
+from locust import FastHttpUser, LoadTestShape, runners, task
 from urllib3 import encode_multipart_formdata
 
 from scalelab.clients import avatar_png
@@ -29,6 +29,11 @@ PROFILE = (
 )
 SEED = int(os.environ.get("SCALELAB_LOAD_SEED", "42"))
 RUN_ID = os.environ.get("SCALELAB_RUN_ID", uuid.uuid4().hex[:8])
+# With --processes, the master drops a worker that misses 3 one-second heartbeats, and a run whose
+# workers are all dropped ends early. A wall run saturates the machine on purpose, and a starved
+# worker can go quiet for seconds: allow 30 before giving it up. Locust has no option for this; the
+# master reads the module's constant each time a heartbeat arrives.
+runners.HEARTBEAT_LIVENESS = 30
 _user_numbers = itertools.count()
 
 
