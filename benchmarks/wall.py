@@ -6,10 +6,10 @@
 
 Both sides run the `launch-day` profile (scalelab/profiles.py: a ramp to 10,000 users who think
 10-20 s, then a hold), scaled by --users and --duration, with Locust on this machine. First the broken
-app (`scalelab reset --all`), then the fully solved one (`scalelab solve 05-wall` once Lab 5 has a
-solution overlay, else `scalelab solve 04-observability`), each warmed up after its restart, both
-sending their welcome emails to a provider that takes walls.PROVIDER_LATENCY_MS to accept each. For each
-side it prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.walls,
+app (`scalelab reset --all`), then the fully solved one (`scalelab solve 05-wall`, which applies Labs 1
+to 4 first), each warmed up after its restart, both sending
+their welcome emails to a provider that takes walls.PROVIDER_LATENCY_MS to accept each. For each side it
+prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.walls,
 analysis.knee), then the ratio fixed/broken, the peak requests/s, what used the CPU where the run hit
 its wall (scalelab.saturation) and whether Locust itself saturated.
 
@@ -19,7 +19,7 @@ scaled run is judged on the same shape: the fixed stack holds its peak, the brok
 tenth of it.
 
 The histories, the CPU samples, a summary and walls.png (both walls, knees marked) are saved under
-.lab/wall/<timestamp>/. Needs the native stack (`make up`) and the labs' modules as in git (it refuses
+.lab/wall/<timestamp>/. Needs the native stack (`scalelab up --native`) and the labs' modules as in git (it refuses
 to run over your edits); it ends with `scalelab reset --all`, even when it fails or is interrupted.
 About 2 x --duration plus a minute for solve and reset.
 """
@@ -71,9 +71,8 @@ WARM_UP_PATHS = ("/api/feed?limit=20", "/")
 
 
 def fixed_lab() -> catalogue.Lab:
-    """Lab 5 once its solution overlay exists (it solves every lab before it), else Lab 4."""
-    wall_lab = catalogue.find("05-wall")
-    return wall_lab if wall_lab.overlay() else catalogue.find("04-observability")
+    """Lab 5, whose solution applies every lab before it too."""
+    return catalogue.find("05-wall")
 
 
 def py_spy() -> str:
@@ -89,7 +88,7 @@ def app_worker_pid() -> int:
     master = process.running_pid("app1")
     workers = psutil.Process(master).children() if master else []
     if not workers:
-        raise LabError("app1 has no gunicorn worker to profile: run `make up`")
+        raise LabError("app1 has no gunicorn worker to profile: run `scalelab up --native`")
     return workers[0].pid
 
 

@@ -40,11 +40,14 @@ def cmd_up(args) -> int:
     if current and wanted and current != wanted:
         raise LabError(f"the stack is already up in {current} mode: run `scalelab down` first")
     mode = wanted or current or ("docker" if docker.engine_available() else "native")
+    scale = dict(docker.parse_scale(text) for text in args.scale)
+    if scale and mode != "docker":
+        raise LabError("--scale needs Docker mode (`scalelab up --docker --scale app=4`): natively the stack runs app1 and app2")
     print(f"starting the lab stack ({mode} mode)…", flush=True)
     STATE.mkdir(parents=True, exist_ok=True)
     MODE_FILE.write_text(mode + "\n")
     if mode == "docker":
-        docker.up(settings)
+        docker.up(settings, scale)
     else:
         packages.ensure()
         native.up(settings, say=lambda line: print(line, flush=True))
@@ -282,7 +285,7 @@ def cmd_drill(args) -> int:
     if args.drill_action == "start":
         drill.start(seed=args.seed)
         print(
-            "a drill is on: one thing in the stack is broken. Put some load on it (`scalelab load baseline`), find "
+            "a drill is on: one thing in the stack is broken. Put some load on it (`scalelab load check`: readers, members and sign-ups), find "
             f"out what with Prometheus ({settings_module.load().prometheus_url}/), the logs (`scalelab logs SERVICE`) "
             "and the traces, then answer `scalelab drill answer CAUSE`, CAUSE one of:"
         )
@@ -370,6 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--native", action="store_true", help="private processes from system packages, no Docker")
     mode.add_argument("--docker", action="store_true", help="docker-compose.yml")
+    up.add_argument(
+        "--scale", action="append", default=[], metavar="SERVICE=N",
+        help="Docker mode: N of a service, app (Chirp instances beyond app1 and app2) or locust-worker",
+    )
     up.set_defaults(func=cmd_up)
 
     verbs.add_parser("down", help="stop every service of the stack").set_defaults(func=cmd_down)

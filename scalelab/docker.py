@@ -59,10 +59,28 @@ def _compose(*args: str, capture: bool = False, env: dict[str, str] | None = Non
     return result
 
 
-def up(settings: Settings) -> None:
+# The services docker-compose.yml lets you run several of (Lab 5's scale-out), and what they are.
+SCALABLE = {"app": "Chirp instances beyond app1 and app2", "locust-worker": "Locust load generators"}
+
+
+def parse_scale(text: str) -> tuple[str, int]:
+    """`app=4` -> ("app", 4), or a one-line error with an example."""
+    service, _, count = text.partition("=")
+    if service not in SCALABLE or not count.isdigit():
+        choices = ", ".join(f"{name} ({meaning})" for name, meaning in SCALABLE.items())
+        raise LabError(f"--scale takes SERVICE=N, e.g. --scale app=4; SERVICE is one of {choices}, not {text!r}")
+    return service, int(count)
+
+
+def up(settings: Settings, scale: dict[str, int] | None = None) -> None:
     require_engine()
+    # Through here rather than a bare `docker compose up --scale`: compose must get the app's secret key
+    # (scalelab/appsecret.py), or it recreates app1 and app2 with an empty one.
+    scaled = [f"--scale={service}={count}" for service, count in (scale or {}).items()]
     # --wait returns once every service's healthcheck passes, and fails if one never does.
-    _compose("up", "--detach", "--build", "--wait", env={"SCALELAB_CHIRP_SECRET_KEY": chirp_secret_key(settings)})
+    _compose(
+        "up", "--detach", "--build", "--wait", *scaled, env={"SCALELAB_CHIRP_SECRET_KEY": chirp_secret_key(settings)}
+    )
 
 
 def down() -> None:

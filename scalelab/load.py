@@ -35,8 +35,8 @@ LOCUSTFILE = REPO / "scalelab" / "locustfile.py"
 CPU_WARNING = "CPU usage above"  # Locust's own warning when the load generator itself saturates
 # With --processes, the master's warning that one of its workers saturated a core.
 WORKER_CPU_WARNING = "exceeded cpu threshold"
-# With --processes, the master stops the test when no worker has sent a heartbeat for 3 s (Locust's
-# liveness), as on a machine too busy to schedule them; it logs this at INFO level.
+# With --processes, the master stops the test when no worker has sent a heartbeat for 30 s (the
+# liveness locustfile.py sets), as on a machine too busy to schedule them; it logs this at INFO level.
 WORKERS_LOST = "The last worker went missing"
 
 HISTORY_COLUMNS = {
@@ -209,7 +209,7 @@ def run(
         raise LabError(f"Locust failed (exit {locust.returncode}); its log {directory / 'locust.log'} ends with:\n{tail}")
     if WORKERS_LOST in log_text:
         raise LabError(
-            f"Locust's master lost its {processes} workers (no heartbeat for 3 s: the machine is too busy) and stopped "
+            f"Locust's master lost its {processes} workers (no heartbeat for 30 s: the machine is too busy) and stopped "
             f"the run early: run it again, with fewer processes; its log is {directory / 'locust.log'}"
         )
     result = Run(directory)

@@ -46,7 +46,7 @@ def variables(settings: Settings, mode: str) -> dict[str, str]:
     if balance not in BALANCING:
         raise LabError(f"SCALELAB_NGINX_BALANCE={balance!r} is not a balancing nginx knows here: set {' or '.join(BALANCING)} in .env")
     values["NGINX_BALANCING"] = BALANCING[balance]
-    values.update(SCALE_OUT[mode] if mode == "docker" else _fixed_instances(values))
+    values.update(DOCKER_INSTANCES if mode == "docker" else _native_instances(values))
     return values
 
 
@@ -54,28 +54,26 @@ def variables(settings: Settings, mode: str) -> dict[str, str]:
 # (docker-compose.yml): every one carries the network alias `chirp`. nginx (1.27.3 and later) looks
 # the alias up again every 5 s, so replicas join and leave without a restart; Prometheus finds the
 # replicas by their service name `app`. Natively there are exactly app1 and app2.
-SCALE_OUT = {
-    "docker": {
-        "NGINX_RESOLVER": "resolver 127.0.0.11 valid=5s ipv6=off;  # Docker's DNS",
-        "NGINX_UPSTREAM_SERVERS": "zone chirp 64k;\n    server chirp:8000 resolve;",
-        "PROMETHEUS_APP_REPLICAS": (
-            "\n    # The replicas of `docker compose up --scale app=N`, labelled service=app. With none running"
-            "\n    # (the default), Prometheus logs that `app` does not resolve."
-            "\n    dns_sd_configs:"
-            "\n      - names: [app]"
-            "\n        type: A"
-            "\n        port: 8000"
-            "\n    relabel_configs:"
-            "\n      - source_labels: [__meta_dns_name]"
-            "\n        regex: app"
-            "\n        target_label: service"
-            "\n        replacement: app"
-        ),
-    },
+DOCKER_INSTANCES = {
+    "NGINX_RESOLVER": "resolver 127.0.0.11 valid=5s ipv6=off;  # Docker's DNS",
+    "NGINX_UPSTREAM_SERVERS": "zone chirp 64k;\n    server chirp:8000 resolve;",
+    "PROMETHEUS_APP_REPLICAS": (
+        "\n    # The replicas of `docker compose up --scale app=N`, labelled service=app. With none running"
+        "\n    # (the default), Prometheus logs that `app` does not resolve."
+        "\n    dns_sd_configs:"
+        "\n      - names: [app]"
+        "\n        type: A"
+        "\n        port: 8000"
+        "\n    relabel_configs:"
+        "\n      - source_labels: [__meta_dns_name]"
+        "\n        regex: app"
+        "\n        target_label: service"
+        "\n        replacement: app"
+    ),
 }
 
 
-def _fixed_instances(values: dict[str, str]) -> dict[str, str]:
+def _native_instances(values: dict[str, str]) -> dict[str, str]:
     return {
         "NGINX_RESOLVER": "# native mode: app1 and app2, at fixed addresses",
         "NGINX_UPSTREAM_SERVERS": f"server {values['ADDR_APP1']};\n    server {values['ADDR_APP2']};",

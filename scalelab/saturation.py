@@ -34,7 +34,7 @@ SATURATED = 0.9
 
 
 def service_trees() -> dict[str, list[psutil.Process]]:
-    """Each running sampled service's processes, and the load generator's (this process's children)."""
+    """Each running sampled service's processes, and the load generator's (see locust_children)."""
     trees = {}
     for name in SAMPLED:
         pid = process.running_pid(name)
@@ -45,8 +45,21 @@ def service_trees() -> dict[str, list[psutil.Process]]:
             trees[name] = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
-    trees[LOADGEN] = psutil.Process().children(recursive=True)
+    trees[LOADGEN] = locust_children()
     return trees
+
+
+def locust_children() -> list[psutil.Process]:
+    """The Locust processes this Python process started. Not every child: a service restarted from here
+    (`scalelab restart` in a notebook, a test) is a child too, and is sampled as that service."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any("locust" in part for part in child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def _busy_seconds() -> float:

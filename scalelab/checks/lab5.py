@@ -100,14 +100,15 @@ def _limits(url: str, measurements: dict, reasons: list[str]) -> None:
     # Each limit's entry may have been stored at a different moment: a post in between makes them
     # differ for a few seconds, so a mismatch counts only if it lasts.
     for attempt in range(LIMIT_ATTEMPTS):
+        if attempt:
+            time.sleep(FRESH_WITHIN_S / LIMIT_ATTEMPTS)
         short, long = _feed(url, 5), _feed(url, 20)
         if [post["id"] for post in short] == [post["id"] for post in long[:5]]:
             return
-        time.sleep(FRESH_WITHIN_S / LIMIT_ATTEMPTS)
     reasons.append(
-            f"GET /api/feed?limit=5 listed {len(short)} posts, not the first 5 of limit=20: "
-            "a cached feed must be stored per limit (e.g. the key chirp:feed:<limit>)"
-        )
+        f"GET /api/feed?limit=5 listed {len(short)} posts, not the first 5 of limit=20: "
+        "a cached feed must be stored per limit (e.g. the key chirp:feed:<limit>)"
+    )
 
 
 def _feed(url: str, limit: int) -> list[dict]:

@@ -123,8 +123,10 @@ def test_bottleneck_names_what_reached_its_ceiling(cpu, processes, expected):
     assert saturation.bottleneck(top, cores=2, loadgen_processes=processes).startswith(expected)
 
 
-def test_the_sampler_counts_a_busy_child_as_the_load_generator():
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+def test_the_sampler_counts_a_busy_locust_child_as_the_load_generator_and_no_other_child():
+    # The trailing argument names it as Locust would be; the other child is, say, a service restarted from here.
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass", "locust"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     sampler = saturation.CpuSampler()
     try:
         child = psutil.Process(busy.pid)
@@ -133,9 +135,11 @@ def test_the_sampler_counts_a_busy_child_as_the_load_generator():
         time.sleep(1.5)
         sampler.sample()
         used = 100 * (sum(child.cpu_times()[:2]) - before) / (time.time() - started)
+        assert [p.pid for p in saturation.locust_children()] == [busy.pid]
     finally:
-        busy.kill()
-        busy.wait()
+        for process in (busy, other):
+            process.kill()
+            process.wait()
     samples = sampler.samples
     loadgen = samples[samples.service == LOADGEN].cpu_percent.item()
     # What the child itself says it used, whatever share of a core a busy machine left it.

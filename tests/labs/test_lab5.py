@@ -15,11 +15,11 @@ import redis
 import requests
 
 from scalelab import catalogue, pg
+from scalelab.checks.lab5 import FEED_QUERY
 from scalelab.native import process, stack
 
 LAB = catalogue.find("5")  # the lab the `solved` fixture (conftest.py) solves
-FEED_TTL_S = 2  # solutions/05-wall/broken_app/posts.py
-FEED_QUERY = "JOIN users u ON u.id = p.author_id ORDER BY p.created_at DESC"
+FEED_TTL_S = 2  # solutions/05-wall/broken_app/posts.py (not importable: it is not the module that runs)
 
 
 @pytest.fixture
@@ -48,7 +48,9 @@ def test_a_cached_feed_is_the_feed_postgresql_gives_and_costs_no_query(solved, c
     from_db = feed(solved, 20).json()
     calls = pg.statement_calls(FEED_QUERY, solved)
     from_cache = [feed(solved, 20).json() for _ in range(10)]
-    assert pg.statement_calls(FEED_QUERY, solved) == calls
+    # Ten reads take well under the entry's 2 s here; on a slow laptop the entry may expire once
+    # meanwhile, and one query then refills it. Without a cache it would be ten.
+    assert pg.statement_calls(FEED_QUERY, solved) - calls <= 1
     assert all(body == from_db for body in from_cache)
     assert len(from_db["posts"]) == 20
 

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scalelab import render
+from scalelab import docker, render
+from scalelab.errors import LabError
 from scalelab.native import commands
 from scalelab.services import BY_NAME, SERVICES
 from scalelab.settings import ObjectStore, Settings, parse_env_file
@@ -650,3 +651,24 @@ def test_locust_s_web_ui_is_a_master_whose_workers_scale(services):
     assert worker["environment"] == master["environment"] and worker["volumes"] == master["volumes"]
     assert "deploy" not in worker  # one worker by default, so the web UI can start a run at once
     assert depends_on(worker) == {"locust": {"condition": "service_healthy"}}
+
+
+@pytest.mark.parametrize("text, expected", [("app=4", ("app", 4)), ("locust-worker=0", ("locust-worker", 0))])
+def test_scale_takes_service_equals_count(text, expected):
+    assert docker.parse_scale(text) == expected
+
+
+@pytest.mark.parametrize("text", ["web=3", "app", "app=-1", "app=two", "nginx=2"])
+def test_scale_refuses_what_compose_cannot_scale_in_one_line(text):
+    with pytest.raises(LabError, match=r"^--scale takes SERVICE=N, e.g. --scale app=4; SERVICE is one of app .*locust-worker"):
+        docker.parse_scale(text)
+
+
+def test_scale_out_is_refused_natively_before_anything_starts():
+    result = subprocess.run(
+        [sys.executable, "-m", "scalelab", "up", "--native", "--scale", "app=2"], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "scalelab: --scale needs Docker mode (`scalelab up --docker --scale app=4`): natively the stack runs app1 and app2"
+    )

@@ -3,8 +3,6 @@ and the master's CSVs add up what both workers sent. About 25 s against the runn
 
 from __future__ import annotations
 
-import psutil
-
 from scalelab import load, saturation
 
 
@@ -21,4 +19,4 @@ def test_two_locust_workers_share_the_users_and_the_master_counts_their_requests
     assert history.rps.max() > 0
     # The load generator's CPU was seen, from the master and its workers (children of this process).
     assert (sampler.samples.service == saturation.LOADGEN).any()
-    assert not psutil.Process().children(recursive=True), "a Locust process outlived its run"
+    assert not saturation.locust_children(), "a Locust process outlived its run"
