@@ -8,6 +8,9 @@ tests/labs/test_checks_fail_then_pass.py.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -17,9 +20,21 @@ import requests
 from scalelab import catalogue, pg
 from scalelab.checks.lab5 import FEED_QUERY
 from scalelab.native import process, stack
+from scalelab.paths import REPO
 
 LAB = catalogue.find("5")  # the lab the `solved` fixture (conftest.py) solves
 FEED_TTL_S = 2  # solutions/05-wall/broken_app/posts.py (not importable: it is not the module that runs)
+
+
+def test_check_5_on_the_untouched_app_fails_with_reasons_not_a_traceback(running_stack):
+    """Before the `solved` fixture below applies Labs 1 to 5: sessions still in memory (Lab 2), so the
+    check's own post may be a 401, and every feed read still queries PostgreSQL."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scalelab", "check", "5", "--json"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    reasons = json.loads(result.stdout)["reasons"]
+    assert any("global feed's query" in reason for reason in reasons), reasons
 
 
 @pytest.fixture
