@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-.env:
-	cp .env.example .env
+.env: | $(STAMP)
+	$(BIN)/python -m scalelab.envfile
 
 up: $(STAMP) .env
 	$(SCALELAB) up

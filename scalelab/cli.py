@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import shutil
 import subprocess
 import sys
 
-from scalelab import classroom, docker, doctor, notebooks, settings as settings_module
+from scalelab import classroom, docker, doctor, envfile, notebooks, settings as settings_module
 from scalelab.errors import LabError, StackNotRunning
 from scalelab.native import packages, stack as native
 from scalelab.paths import REPO, STATE, log_file
@@ -25,15 +24,8 @@ def _running_mode() -> str | None:
     return MODE_FILE.read_text().strip() if MODE_FILE.exists() else None
 
 
-def _ensure_env_file() -> None:
-    env, example = REPO / ".env", REPO / ".env.example"
-    if not env.exists():
-        shutil.copyfile(example, env)
-        print("created .env from .env.example (edit .env to change ports and knobs)")
-
-
 def cmd_up(args) -> int:
-    _ensure_env_file()
+    envfile.ensure()
     settings = settings_module.load()
     wanted = "docker" if args.docker else "native" if args.native else None
     current = _running_mode()

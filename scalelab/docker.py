@@ -77,10 +77,10 @@ def up(settings: Settings, scale: dict[str, int] | None = None) -> None:
     # Through here rather than a bare `docker compose up --scale`: compose must get the app's secret key
     # (scalelab/appsecret.py), or it recreates app1 and app2 with an empty one.
     scaled = [f"--scale={service}={count}" for service, count in (scale or {}).items()]
-    # --wait returns once every service's healthcheck passes, and fails if one never does.
-    _compose(
-        "up", "--detach", "--build", "--wait", *scaled, env={"SCALELAB_CHIRP_SECRET_KEY": chirp_secret_key(settings)}
-    )
+    # Compose reads .env itself; the toolkit's settings go on top, with what the machine profile
+    # (scalelab/machines.py) adds to them. --wait returns once every service's healthcheck passes.
+    env = {**settings.values, "SCALELAB_CHIRP_SECRET_KEY": chirp_secret_key(settings)}
+    _compose("up", "--detach", "--build", "--wait", *scaled, env=env)
 
 
 def down() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from scalelab import docker, health
+from scalelab import docker, health, machines
 from scalelab.native import binaries, npm, process
 from scalelab.paths import REPO
 from scalelab.services import native_services
@@ -173,6 +173,18 @@ def low_memory(available_gib: float, stack_gib: float) -> str | None:
     )
 
 
+def machine_too_big(machine: machines.Machine, total_memory: int) -> str | None:
+    """The note when SCALELAB_MACHINE names a profile for more memory than this machine has."""
+    fits = machines.suggested(total_memory)
+    if machine.memory_gib <= fits.memory_gib:
+        return None
+    return (
+        f"SCALELAB_MACHINE={machine.name} is for {machine.memory_gib} GiB of memory and this machine has "
+        f"{total_memory / GIB:.1f}: set SCALELAB_MACHINE={fits.name} in .env, then `make down` and `make up` "
+        f"(a smaller seed needs a fresh database: `rm -rf .lab/services/postgres` before `make up`)"
+    )
+
+
 def problems(settings: Settings) -> tuple[list[str], list[str]]:
     """(blocking problems, notes). Each is one line that names the fix."""
     blocking: list[str] = []
@@ -191,6 +203,8 @@ def problems(settings: Settings) -> tuple[list[str], list[str]]:
                 blocking.append(f"port {port} ({service.name}) is taken by another program: set another {key} in .env")
     usage = stack_memory(running)
     if line := memory_line(usage):
+        notes.append(line)
+    if line := machine_too_big(settings.machine, psutil.virtual_memory().total):
         notes.append(line)
     stack_gib = sum(pss for pss, _ in usage.values()) / GIB
     available = _available_memory_gib()

@@ -161,6 +161,9 @@ def run(
         raise LabError(f"processes is {processes}: pass 1 (one Locust process) or more (Locust's workers)")
     chosen = profiles.get(profile).scaled(users, duration)
     lab = settings_module.load()
+    chosen, capped = lab.machine.fit(chosen)
+    if capped:
+        print(f"load: {capped}", flush=True)
     host = host or lab.app_url
     require_app(host)
     directory = RUNS / f"{datetime.now():%Y%m%d-%H%M%S}-{chosen.name}"

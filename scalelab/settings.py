@@ -1,4 +1,5 @@
-"""Settings from `.env`, with `.env.example` as the defaults and SCALELAB_* environment variables on top.
+"""Settings from `.env`, with `.env.example` and the machine profile as the defaults and SCALELAB_*
+environment variables on top.
 
 Reading `.env.example` first means a course update that adds a setting still works with an old `.env`.
 """
@@ -9,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from scalelab import machines
 from scalelab.paths import REPO
 from scalelab.services import BY_NAME, SMTP_API_INNER_PORT
 
@@ -56,6 +58,10 @@ class Settings:
 
     def int(self, key: str) -> int:
         return int(self[key])
+
+    @property
+    def machine(self) -> machines.Machine:
+        return machines.get(self["MACHINE"])
 
     @property
     def inside_compose(self) -> bool:
@@ -106,7 +112,10 @@ class Settings:
 
 
 def load(repo: Path = REPO) -> Settings:
-    values = parse_env_file(repo / ".env.example")
-    values.update(parse_env_file(repo / ".env"))
-    values.update({k: v for k, v in os.environ.items() if k.startswith(PREFIX)})
-    return Settings(values)
+    """.env.example, then the machine profile's defaults (scalelab/machines.py), then .env, then the
+    environment: each layer overrides the ones before it."""
+    example = parse_env_file(repo / ".env.example")
+    chosen = parse_env_file(repo / ".env")
+    chosen.update({k: v for k, v in os.environ.items() if k.startswith(PREFIX)})
+    machine = machines.get(chosen.get(PREFIX + "MACHINE", example.get(PREFIX + "MACHINE", "full")))
+    return Settings({**example, **{PREFIX + k: v for k, v in machine.settings.items()}, **chosen})

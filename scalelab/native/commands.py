@@ -251,8 +251,7 @@ def worker(settings: Settings, account: Account) -> Launch:
         [
             binaries.venv_program("celery"), "-A", "broken_app.make_celery", "worker",
             "--loglevel", "INFO",
-            # 4 processes: the lab's jobs mostly wait on the email provider, not on the CPU.
-            "--concurrency", "4",
+            "--concurrency", settings["WORKER_CONCURRENCY"],  # the machine profile's (scalelab/machines.py)
             "--hostname", "worker@%h",
         ],
         cwd=folder,

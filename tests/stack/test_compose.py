@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scalelab import docker, render
+from scalelab import docker, machines, render
 from scalelab.errors import LabError
 from scalelab.native import commands
 from scalelab.services import BY_NAME, SERVICES
@@ -29,6 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 ENV_EXAMPLE = parse_env_file(REPO / ".env.example")
+# What a bare `docker compose` falls back to: .env.example, and the values of its machine profile
+# (scalelab/machines.py), which `scalelab up --docker` hands to compose.
+DEFAULTS = {**ENV_EXAMPLE, **{f"SCALELAB_{k}": v for k, v in machines.get(ENV_EXAMPLE["SCALELAB_MACHINE"]).settings.items()}}
 PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
 # One-shot helpers: the only services beyond the catalogue. They run to completion and exit 0.
@@ -98,7 +101,7 @@ def long_running(services) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def docker_settings() -> Settings:
-    return Settings(dict(ENV_EXAMPLE))
+    return Settings(dict(DEFAULTS))
 
 
 @pytest.fixture(scope="module")
@@ -174,15 +177,15 @@ def test_docker_compose_validates_the_file():
     assert result.stderr.strip() == "", result.stderr  # no warnings either (unset variables, ...)
 
 
-def test_every_setting_compose_reads_comes_from_env_example_with_its_default():
+def test_every_setting_compose_reads_has_the_default_of_env_example_or_its_machine_profile():
     text = COMPOSE_FILE.read_text()
     seen = set()
     for match in INTERPOLATION.finditer(text):
         name, default = match.group(1), match.group(2)
         assert name.startswith("SCALELAB_"), f"${{{name}}}: compose should read only the lab's own settings"
-        assert name in ENV_EXAMPLE, f"${{{name}}} is not in .env.example"
+        assert name in DEFAULTS, f"${{{name}}} is neither in .env.example nor in its machine profile"
         assert match.group(0).startswith(f"${{{name}:-"), f"{match.group(0)}: give the default as ${{{name}:-...}}"
-        assert default == ENV_EXAMPLE[name], f"{match.group(0)}: .env.example says {ENV_EXAMPLE[name]!r}"
+        assert default == DEFAULTS[name], f"{match.group(0)}: the default is {DEFAULTS[name]!r}"
         seen.add(name)
     port_keys = {key for key in ENV_EXAMPLE if key.endswith("_PORT")}
     assert port_keys <= seen, f"ports in .env.example that compose never publishes: {sorted(port_keys - seen)}"
@@ -200,6 +203,7 @@ def test_compose_takes_every_port_and_knob_from_the_env_file(tmp_path):
         SCALELAB_SEED_USERS="123", SCALELAB_SEED_POSTS="456", SCALELAB_SEED="7",
         SCALELAB_SMTP_LATENCY_MS="250", SCALELAB_SMTP_FAILURE_RATE="0.5",
         SCALELAB_POSTGRES_MAX_CONNECTIONS="77", SCALELAB_PGBOUNCER_POOL_SIZE="3",
+        SCALELAB_POSTGRES_SHARED_BUFFERS="16MB", SCALELAB_WORKER_CONCURRENCY="3",
     )
     services = compose_config(tmp_path, env)["services"]
 
@@ -220,6 +224,9 @@ def test_compose_takes_every_port_and_knob_from_the_env_file(tmp_path):
     assert "--IdentityProvider.token=t0ken" in services["jupyterlab"]["command"]
     config_env = services["config"]["environment"]
     assert config_env["SCALELAB_POSTGRES_MAX_CONNECTIONS"] == "77" and config_env["SCALELAB_PGBOUNCER_POOL_SIZE"] == "3"
+    assert config_env["SCALELAB_POSTGRES_SHARED_BUFFERS"] == "16MB"
+    worker = services["worker"]["command"]
+    assert worker[worker.index("--concurrency") + 1] == "3"
 
 
 def test_without_an_env_file_the_ports_are_env_example_s(tmp_path):
@@ -361,7 +368,8 @@ def test_app_instances_get_what_native_mode_gives_them(services, docker_settings
 
 def test_the_worker_runs_the_native_worker_s_command_and_probe(services, docker_settings):
     native = commands.worker(docker_settings, None)
-    assert services["worker"]["command"] == [Path(native.argv[0]).name, *native.argv[1:]]
+    command = [INTERPOLATION.sub(lambda m: DEFAULTS[m[1]], part) for part in services["worker"]["command"]]
+    assert command == [Path(native.argv[0]).name, *native.argv[1:]]
     env = services["worker"]["environment"]
     assert env["CHIRP_WORKER_HEALTH_PORT"] == str(BY_NAME["worker"].inner_port)
     assert env["CHIRP_WORKER_HEALTH_HOST"] == "0.0.0.0"
