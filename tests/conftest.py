@@ -57,3 +57,4 @@ def lab_postgres_admin_url(lab_settings, running_stack):
 def artifacts_dir():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+

@@ -35,39 +35,47 @@ CHECK_TIMEOUT_S = 1800
 
 
 def scalelab(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
-    )
+    """A verb run in this checkout, as the learner would run it."""
+    return run_verb([sys.executable, "-m", "scalelab"], args, REPO, None, timeout)
+
+
+def run_verb(program: list[str], args, folder, env: dict | None, timeout: float) -> subprocess.CompletedProcess:
+    result = subprocess.run([*program, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
     # Shown by pytest when the test fails: what each verb said.
-    print(f"$ scalelab {' '.join(args)}  -> exit {result.returncode}\n{result.stdout}{result.stderr}")
+    print(f"$ scalelab {' '.join(args)}  (in {folder}) -> exit {result.returncode}\n{result.stdout}{result.stderr}")
     return result
 
 
-def check(lab_id: str) -> tuple[int, dict]:
-    result = scalelab("check", lab_id, "--json", timeout=CHECK_TIMEOUT_S)
+def check(lab_id: str, verb=scalelab) -> tuple[int, dict]:
+    result = verb("check", lab_id, "--json", timeout=CHECK_TIMEOUT_S)
     assert result.returncode in (0, 1), f"the check of {lab_id} could not run: {result.stderr.strip()}"
     return result.returncode, json.loads(result.stdout)
+
+
+def fail_then_pass(lab: catalogue.Lab, verb=scalelab) -> None:
+    """Steps 1-4 above; `verb(*args, timeout=...)` runs one scalelab verb in the checkout under test."""
+    try:
+        assert verb("reset", "--all").returncode == 0
+        for required in lab.requires:
+            assert verb("solve", required).returncode == 0
+        assert verb("reset", lab.id).returncode == 0
+
+        code, report = check(lab.id, verb)
+        assert (code, report["passed"]) == (1, False), f"the check of {lab.id} passes on the broken app: {report}"
+        assert report["reasons"], f"the check of {lab.id} fails without saying why: {report}"
+
+        assert verb("solve", lab.id).returncode == 0
+        code, report = check(lab.id, verb)
+        assert (code, report["passed"]) == (0, True), f"the check of {lab.id} fails after solve: {report['reasons']}"
+    finally:
+        restored = verb("reset", "--all")
+    assert restored.returncode == 0, restored.stderr
 
 
 @pytest.mark.wall
 @pytest.mark.parametrize("lab", SOLVABLE, ids=lambda lab: lab.id)
 def test_check_fails_on_the_broken_app_and_passes_after_solve(lab, running_stack):
-    try:
-        assert scalelab("reset", "--all").returncode == 0
-        for required in lab.requires:
-            assert scalelab("solve", required).returncode == 0
-        assert scalelab("reset", lab.id).returncode == 0
-
-        code, report = check(lab.id)
-        assert (code, report["passed"]) == (1, False), f"the check of {lab.id} passes on the broken app: {report}"
-        assert report["reasons"], f"the check of {lab.id} fails without saying why: {report}"
-
-        assert scalelab("solve", lab.id).returncode == 0
-        code, report = check(lab.id)
-        assert (code, report["passed"]) == (0, True), f"the check of {lab.id} fails after solve: {report['reasons']}"
-    finally:
-        restored = scalelab("reset", "--all")
-    assert restored.returncode == 0, restored.stderr
+    fail_then_pass(lab)
 
 
 def test_the_harness_covers_every_available_lab_with_a_broken_side():
