@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -11,6 +12,16 @@ from scalelab.native import stack as native
 from scalelab.paths import REPO
 
 ARTIFACTS = REPO / "artifacts"
+# Tests marked `clone` clone the repository and run a second stack in it: minutes each, so they run
+# where .ci/run asks for them.
+CLONE_TESTS = os.environ.get("SCALELAB_CLONE_TESTS") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="clones the repo and runs a second stack (minutes): set SCALELAB_CLONE_TESTS=1, as CI does")
+    for item in items:
+        if "clone" in item.keywords and not CLONE_TESTS:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

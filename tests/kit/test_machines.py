@@ -1,6 +1,6 @@
 """Machine profiles (scalelab/machines.py): how they layer into the settings, which one a machine gets,
 how they cut a load run down, and what doctor says. That each failure still shows under the smallest
-profile is tests/newuser/test_small_machine.py, on a real stack."""
+profile is tests/labs/test_small_machine.py, on a real stack."""
 
 from __future__ import annotations
 

@@ -4,12 +4,11 @@ what a 4 GiB laptop can give it, through the checks and through the biggest load
 
 Like tests/newuser, it clones the committed repository and runs a second stack there (SCALELAB_MACHINE=
 4gib, ports moved by PORT_SHIFT), beside the suite's own idle stack. It takes about a quarter of an
-hour, so it runs where .ci/run asks for it (SCALELAB_NEWUSER_TEST=1) and is skipped elsewhere.
+hour (12 min measured), so it runs where .ci/run asks for it (SCALELAB_CLONE_TESTS=1) and is skipped elsewhere.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,11 +24,7 @@ from scalelab import health, machines
 from scalelab.settings import Settings, parse_env_file
 from test_checks_fail_then_pass import SOLVABLE, fail_then_pass, run_verb
 
-pytestmark = [
-    pytest.mark.newuser,
-    pytest.mark.wall,
-    pytest.mark.skipif(os.environ.get("SCALELAB_NEWUSER_TEST") != "1", reason="CI only: set SCALELAB_NEWUSER_TEST=1"),
-]
+pytestmark = [pytest.mark.clone, pytest.mark.wall]
 # Clear of the default ports, of those + 10000 (a course author's second stack) and of
 # tests/newuser's + 12000, and below 32768 (see clone_repo).
 PORT_SHIFT = 13000

@@ -4,12 +4,11 @@ through nginx, pass Lab 0's check, `make down`. This guards the README's main co
 It clones the committed repository (not this working tree) into a temporary folder and runs a second
 stack there, on the ports of .env.example moved up by PORT_SHIFT so that it does not meet the stack
 the rest of the suite uses. It takes minutes (a fresh .venv, the stack's start, the check), so it
-runs where .ci/run asks for it (SCALELAB_NEWUSER_TEST=1) and is skipped elsewhere.
+runs where .ci/run asks for it (SCALELAB_CLONE_TESTS=1) and is skipped elsewhere.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
@@ -18,10 +17,7 @@ import requests
 from clones import clone_repo
 from scalelab import health
 
-pytestmark = [
-    pytest.mark.newuser,
-    pytest.mark.skipif(os.environ.get("SCALELAB_NEWUSER_TEST") != "1", reason="CI only: set SCALELAB_NEWUSER_TEST=1"),
-]
+pytestmark = pytest.mark.clone
 # Clear of the default ports and of those ports + 10000 (a second stack that course authors run
 # beside theirs), and below 32768 (see clone_repo).
 PORT_SHIFT = 12000
