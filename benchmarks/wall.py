@@ -138,7 +138,7 @@ def measure(label: str, args, out: Path, profile_app: bool) -> tuple[walls.Wall,
     return walls.Wall(label, result), sampler
 
 
-def report_side(wall: walls.Wall, sampler: saturation.CpuSampler, processes: int) -> dict:
+def report_side(wall: walls.Wall, sampler: saturation.CpuSampler, processes: int, hash_cost_s: float) -> dict:
     summary = wall.run.summary
     start, end = saturation.wall_window(wall.history, wall.knee, wall.level_width)
     top = saturation.top_consumers(sampler.samples, start, end)
@@ -152,6 +152,8 @@ def report_side(wall: walls.Wall, sampler: saturation.CpuSampler, processes: int
     for row in top.head(TOP).itertuples():
         print(f"    {row.service:<26} mean {row.cpu_percent:5.0f}%  peak {row.peak_percent:5.0f}%")
     print(f"  saturated first: {verdict}")
+    hashing_cores, hashing = saturation.hashing_demand(summary["endpoints"], summary["duration_s"], hash_cost_s, psutil.cpu_count())
+    print(f"  {hashing}")
     if summary["loadgen_cpu_warning"]:
         print("  warning: Locust's CPU went above 90%: this run measured the load generator as much as the app")
     for error in summary["errors"][:3]:
@@ -159,7 +161,7 @@ def report_side(wall: walls.Wall, sampler: saturation.CpuSampler, processes: int
     return {
         "knee": wall.knee, "level_width": wall.level_width, "peak_users": wall.peak_users, "peak_rps": wall.peak_rps,
         "requests": summary["requests"], "error_rate": summary["error_rate"], "p95_ms": summary["p95_ms"],
-        "loadgen_cpu_warning": summary["loadgen_cpu_warning"], "saturated_first": verdict,
+        "loadgen_cpu_warning": summary["loadgen_cpu_warning"], "saturated_first": verdict, "hashing_cores": hashing_cores,
         "top_cpu": top.head(TOP).to_dict("records"), "run": str(wall.run.directory),
     }
 
@@ -205,6 +207,7 @@ def main() -> int:
     out.mkdir(parents=True)
     sides: dict[str, walls.Wall] = {}
     reports = {}
+    hash_cost_s = saturation.hash_cost_s()  # while the machine is idle
     try:
         for label in ("broken", "fixed"):
             if args.only not in (None, label):
@@ -216,7 +219,7 @@ def main() -> int:
                 scalelab("solve", fixed.id)
             warm_up(settings.app_url)
             sides[label], sampler = measure(label, args, out, args.profile_app and label == "fixed")
-            reports[label] = report_side(sides[label], sampler, args.processes)
+            reports[label] = report_side(sides[label], sampler, args.processes, hash_cost_s)
     except KeyboardInterrupt:
         print("\ninterrupted", flush=True)
         return 130

@@ -6,6 +6,7 @@ Locust processes this Python process started, e.g. through `load.run`) and of th
 (other programs; on a shared machine, other people's stacks). Units: percent of one core, so two busy
 cores read 200%. `top_consumers` ranks them over a stretch of the run, `wall_window` picks the stretch
 where a run hit its wall, and `bottleneck` says in one line what reached its ceiling.
+`hashing_demand` says how much of the CPU the run's logins and signups asked for on their own.
 
 A process that starts and ends between two samples is missed, and so is the CPU a process used in the
 second before it was first seen: the shares are a little low for short-lived processes.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import psutil
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from scalelab import sampling
 from scalelab.native import process
@@ -31,6 +33,8 @@ OTHERS = "rest of the machine"
 SINGLE_CORE = ("redis", "pgbouncer")
 # A share of its ceiling above which a consumer counts as saturated: Locust warns at the same 90%.
 SATURATED = 0.9
+# Where Chirp hashes a password (broken_app/auth.py): the load's journeys sign up and log in by the API.
+HASHING_ROUTES = ("/api/login", "/api/signup")
 
 
 def service_trees() -> dict[str, list[psutil.Process]]:
@@ -157,4 +161,25 @@ def bottleneck(top: pd.DataFrame, cores: int, loadgen_processes: int = 1) -> str
     return (
         f"no CPU ceiling ({total:.0f}% of {cores * 100}% in use): the wall is a wait, not work "
         "(a pool, a lock, a slow dependency): read the run's errors and the app's log"
+    )
+
+
+def hash_cost_s(checks: int = 3) -> float:
+    """CPU seconds of one password check on this machine, measured with the app's own call (werkzeug's
+    default scrypt). Measure it before a run: on a busy machine it reads the same, but takes longer."""
+    stored = generate_password_hash("launch-day")
+    started = time.process_time()
+    for _ in range(checks):
+        check_password_hash(stored, "launch-day")
+    return (time.process_time() - started) / checks
+
+
+def hashing_demand(endpoints: dict, seconds: float, cost_s: float, cores: int) -> tuple[float, str]:
+    """(cores, line): the CPU the run's logins and signups asked for by hashing alone, whether or not
+    they were answered. endpoints: a load summary's, {name: {"requests": n, ...}}."""
+    asked = sum(endpoints.get(route, {}).get("requests", 0) for route in HASHING_ROUTES)
+    needed = asked * cost_s / seconds
+    return needed, (
+        f"password hashing alone asked for {needed:.1f} of {cores} cores: {asked:,} logins and signups in "
+        f"{seconds:.0f} s, {cost_s:.2f} s of CPU each here"
     )

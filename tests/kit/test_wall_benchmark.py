@@ -145,3 +145,20 @@ def test_the_sampler_counts_a_busy_locust_child_as_the_load_generator_and_no_oth
     # What the child itself says it used, whatever share of a core a busy machine left it.
     assert used > 0 and loadgen == pytest.approx(used, abs=15)
     assert set(samples.service) >= {LOADGEN, OTHERS}
+
+
+def test_hashing_demand_counts_every_login_and_signup_asked_for():
+    endpoints = {
+        "/api/login": {"requests": 3_610, "failures": 2_508},  # a failed login was still asked for
+        "/api/signup": {"requests": 1_398, "failures": 702},
+        "/api/feed": {"requests": 23_593, "failures": 1_911},
+    }
+    cores, line = saturation.hashing_demand(endpoints, seconds=360, cost_s=0.135, cores=2)
+    assert cores == pytest.approx(5_008 * 0.135 / 360)
+    assert line == "password hashing alone asked for 1.9 of 2 cores: 5,008 logins and signups in 360 s, 0.14 s of CPU each here"
+    assert saturation.hashing_demand({"/api/feed": {"requests": 9}}, 60, 0.135, 2)[0] == 0
+
+
+def test_a_password_check_costs_the_app_s_scrypt_time():
+    # werkzeug's default scrypt (n=2**15, r=8) is made to cost tens of milliseconds or more on any CPU.
+    assert 0.01 < saturation.hash_cost_s(checks=1) < 5
