@@ -29,7 +29,7 @@ down: $(STAMP)
 status: $(STAMP)
 	$(SCALELAB) status
 
-doctor: $(STAMP)
+doctor: $(STAMP) .env
 	$(SCALELAB) doctor
 
 # Starts the native stack unless it is already up, runs pytest, and stops the stack it started even

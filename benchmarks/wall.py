@@ -195,12 +195,16 @@ def main() -> int:
     parser.add_argument("--only", choices=["broken", "fixed"], help="measure one side only")
     parser.add_argument("--profile-app", action="store_true", help="py-spy flame graph of an app1 worker in the fixed run")
     args = parser.parse_args()
-    peak = args.users or profiles.get(PROFILE).peak_users
-    args.processes = args.processes or math.ceil(peak / USERS_PER_PROCESS)
+    settings = settings_module.load()
+    # The machine profile's cap (scalelab/machines.py), applied here so that what is printed is what runs.
+    shape, capped = settings.machine.fit(profiles.get(PROFILE).scaled(args.users, args.duration))
+    if capped:
+        print(capped, flush=True)
+    args.users = shape.peak_users
+    args.processes = args.processes or math.ceil(shape.peak_users / USERS_PER_PROCESS)
     if args.profile_app:
         py_spy()  # fail now, not after the broken run
 
-    settings = settings_module.load()
     fixed = fixed_lab()
     preflight(settings, (*fixed.requires, fixed.id))
     out = STATE / "wall" / f"{datetime.now():%Y%m%d-%H%M%S}"

@@ -119,6 +119,7 @@ def cmd_restart(args) -> int:
 
 
 def cmd_doctor(args) -> int:
+    envfile.ensure()  # with the machine profile for this machine, which doctor then judges
     settings = settings_module.load()
     blocking, notes = doctor.problems(settings)
     for line in blocking:

@@ -14,7 +14,7 @@ from scalelab.native import binaries, npm, process
 from scalelab.paths import REPO
 from scalelab.services import native_services
 from scalelab.native.stack import ports_of
-from scalelab.settings import Settings
+from scalelab.settings import Settings, parse_env_file
 
 GIB = 1024**3
 MIB = 1024**2
@@ -181,7 +181,21 @@ def machine_too_big(machine: machines.Machine, total_memory: int) -> str | None:
     return (
         f"SCALELAB_MACHINE={machine.name} is for {machine.memory_gib} GiB of memory and this machine has "
         f"{total_memory / GIB:.1f}: set SCALELAB_MACHINE={fits.name} in .env, then `make down` and `make up` "
-        f"(a smaller seed needs a fresh database: `rm -rf .lab/services/postgres` before `make up`)"
+        f"(a smaller seed needs a fresh database: before `make up`, `rm -rf .lab/services/postgres`, "
+        f"or in Docker mode `docker compose down --volumes`)"
+    )
+
+
+def pinned_by_env(machine: machines.Machine, env: dict[str, str]) -> str | None:
+    """The note when .env sets a value its machine profile sets otherwise. A .env copied from an older
+    .env.example holds the full-size seed and cache, and would keep them under a smaller profile."""
+    pinned = {key: env[f"SCALELAB_{key}"] for key, value in machine.settings.items() if env.get(f"SCALELAB_{key}", value) != value}
+    if not pinned:
+        return None
+    lines = ", ".join(f"SCALELAB_{key}={value}" for key, value in pinned.items())
+    return (
+        f".env sets {lines}, where the {machine.name} machine profile says "
+        f"{', '.join(machine.settings[key] for key in pinned)}: delete those lines from .env to take the profile's"
     )
 
 
@@ -205,6 +219,8 @@ def problems(settings: Settings) -> tuple[list[str], list[str]]:
     if line := memory_line(usage):
         notes.append(line)
     if line := machine_too_big(settings.machine, psutil.virtual_memory().total):
+        notes.append(line)
+    if line := pinned_by_env(settings.machine, parse_env_file(REPO / ".env")):
         notes.append(line)
     stack_gib = sum(pss for pss, _ in usage.values()) / GIB
     available = _available_memory_gib()

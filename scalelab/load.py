@@ -162,8 +162,8 @@ def run(
     chosen = profiles.get(profile).scaled(users, duration)
     lab = settings_module.load()
     chosen, capped = lab.machine.fit(chosen)
-    if capped:
-        print(f"load: {capped}", flush=True)
+    if capped:  # on stderr: `scalelab load --json` keeps stdout for its JSON
+        print(f"load: {capped}", file=sys.stderr, flush=True)
     host = host or lab.app_url
     require_app(host)
     directory = RUNS / f"{datetime.now():%Y%m%d-%H%M%S}-{chosen.name}"

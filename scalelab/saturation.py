@@ -178,7 +178,7 @@ def hashing_demand(endpoints: dict, seconds: float, cost_s: float, cores: int) -
     """(cores, line): the CPU the run's logins and signups asked for by hashing alone, whether or not
     they were answered. endpoints: a load summary's, {name: {"requests": n, ...}}."""
     asked = sum(endpoints.get(route, {}).get("requests", 0) for route in HASHING_ROUTES)
-    needed = asked * cost_s / seconds
+    needed = asked * cost_s / seconds if seconds > 0 else 0.0
     return needed, (
         f"password hashing alone asked for {needed:.1f} of {cores} cores: {asked:,} logins and signups in "
         f"{seconds:.0f} s, {cost_s:.2f} s of CPU each here"

@@ -20,7 +20,7 @@ CLONE_TESTS = os.environ.get("SCALELAB_CLONE_TESTS") == "1"
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="clones the repo and runs a second stack (minutes): set SCALELAB_CLONE_TESTS=1, as CI does")
     for item in items:
-        if "clone" in item.keywords and not CLONE_TESTS:
+        if item.get_closest_marker("clone") and not CLONE_TESTS:
             item.add_marker(skip)
 
 

@@ -51,7 +51,7 @@ def test_an_unknown_profile_names_the_choices(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "total_gib, name",
-    [(2, "4gib"), (3.8, "4gib"), (7.6, "8gib"), (8, "8gib"), (15.6, "full"), (24, "full")],
+    [(2, "4gib"), (3.8, "4gib"), (6.7, "4gib"), (7.3, "8gib"), (8, "8gib"), (13.5, "8gib"), (15.3, "full"), (24, "full")],
 )
 def test_a_machine_gets_the_largest_profile_its_memory_holds(total_gib, name):
     assert machines.suggested(int(total_gib * GIB)).name == name
@@ -77,6 +77,9 @@ def test_a_load_run_is_cut_to_the_machines_users_keeping_its_shape():
     assert fitted.stages[0].spawn_rate == pytest.approx(launch.stages[0].spawn_rate / 4)
     assert line == "2,000 users is more than the 4gib machine profile's 500 (SCALELAB_MACHINE in .env): running 500"
     assert machines.get("8gib").fit(launch) == (launch, None)
+    # The full profile cuts nothing: a bigger machine may run more than the 10,000 of launch day.
+    bigger = profiles.get("launch-day").scaled(users=20_000)
+    assert machines.get("full").fit(bigger) == (bigger, None)
 
 
 def test_doctor_notes_a_profile_too_big_for_the_machine_with_the_fix():
@@ -84,3 +87,14 @@ def test_doctor_notes_a_profile_too_big_for_the_machine_with_the_fix():
     assert line.startswith("SCALELAB_MACHINE=full is for 16 GiB of memory and this machine has 7.7: set SCALELAB_MACHINE=8gib")
     assert doctor.machine_too_big(machines.get("4gib"), int(7.7 * GIB)) is None
     assert doctor.machine_too_big(machines.get("full"), 24 * GIB) is None
+
+
+def test_doctor_names_env_lines_that_beat_the_profile_with_other_values():
+    # A .env copied from an older .env.example holds the full-size seed and cache.
+    old_env = {"SCALELAB_SEED_USERS": "10000", "SCALELAB_SEED_POSTS": "200000", "SCALELAB_WORKER_CONCURRENCY": "2"}
+    line = doctor.pinned_by_env(machines.get("4gib"), old_env)
+    assert line == (
+        ".env sets SCALELAB_SEED_USERS=10000, SCALELAB_SEED_POSTS=200000, where the 4gib machine profile says "
+        "2000, 40000: delete those lines from .env to take the profile's"
+    )
+    assert doctor.pinned_by_env(machines.get("full"), old_env | {"SCALELAB_WORKER_CONCURRENCY": "4"}) is None
