@@ -13,7 +13,7 @@ a smaller seed, PostgreSQL cache and Celery pool trim the rest.
 
 The failures do not need scale: each lab's check runs the same small load (tens of users) on every
 profile, and tests/labs/test_small_machine.py shows each check failing on the broken app and passing
-on its solution under `4gib`, where the stack, the checks and a 500-user run peaked at 0.94 GiB.
+on its solution under `4gib`, where the stack, the checks and a 500-user run peaked at 1.12 GiB.
 """
 
 from __future__ import annotations
