@@ -16,7 +16,7 @@ from scalelab.services import native_services
 from scalelab.native.stack import ports_of
 from scalelab.settings import Settings, parse_env_file
 
-GIB = 1024**3
+GIB = machines.GIB
 MIB = 1024**2
 MIN_AVAILABLE_MEMORY_GIB = 2.0
 MIN_FREE_DISK_GIB = 2.0
