@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import socket
 
@@ -15,6 +16,38 @@ ARTIFACTS = REPO / "artifacts"
 # Tests marked `clone` clone the repository and run a second stack in it: minutes each, so they run
 # where .ci/run asks for them.
 CLONE_TESTS = os.environ.get("SCALELAB_CLONE_TESTS") == "1"
+
+
+# Seconds and tests per part of the suite (tests/<part>/), printed after pytest's slowest tests so that a
+# change can see what it costs CI (.ci/run holds the suite to its budget).
+PART_SECONDS: collections.Counter = collections.Counter()
+PART_TESTS: collections.Counter = collections.Counter()
+
+
+def suite_part(nodeid: str) -> str:
+    """tests/labs/test_lab3.py::test_x -> labs; the checks' fail-then-pass and the notebooks stand apart,
+    being the biggest costs."""
+    path = nodeid.split("::")[0]
+    if path.endswith("test_checks_fail_then_pass.py"):
+        return "labs: fail-then-pass"
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else path
+
+
+def pytest_runtest_logreport(report):
+    part = suite_part(report.nodeid)
+    PART_SECONDS[part] += report.duration
+    if report.when == "call":
+        PART_TESTS[part] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not PART_SECONDS:
+        return
+    terminalreporter.write_sep("=", "time per part of the suite")
+    for part, seconds in PART_SECONDS.most_common():
+        terminalreporter.write_line(f"{part:<24} {PART_TESTS[part]:>4} tests  {seconds / 60:6.1f} min")
+    terminalreporter.write_line(f"{'all':<24} {sum(PART_TESTS.values()):>4} tests  {sum(PART_SECONDS.values()) / 60:6.1f} min")
 
 
 def pytest_collection_modifyitems(config, items):
