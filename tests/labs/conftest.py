@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from machine_profile import MemorySampler
 from scalelab import faults
 from scalelab.paths import REPO
 
@@ -26,3 +27,14 @@ def solved(request, lab_settings, running_stack):
     finally:
         faults.clear()
         scalelab("reset", "--all")
+
+
+@pytest.fixture(scope="session")
+def stack_memory(lab_settings, running_stack):
+    """The stack's memory, sampled from the first test that asks for it to the session's end: under
+    the 4gib profile, whose budget tests/labs/test_small_machine.py judges."""
+    sampler = MemorySampler(REPO)
+    if lab_settings.machine.name == "4gib":
+        sampler.start()
+    yield sampler
+    sampler.running = False

@@ -1,6 +1,9 @@
 """A new user's first minutes, as the README tells them: clone the repository, `make up`, open Chirp
 through nginx, pass Lab 0's check, `make down`. This guards the README's main commands.
 
+The clone runs .env.example's machine profile, `full`, while the rest of the suite runs `4gib` in CI
+(.ci/run): so this is also where CI proves that `full` seeds, caches and queues as it says.
+
 It clones the committed repository (not this working tree) into a temporary folder and runs a second
 stack there, on the ports of .env.example moved up by PORT_SHIFT so that it does not meet the stack
 the rest of the suite uses. It takes minutes (a fresh .venv, the stack's start, the check), so it
@@ -15,7 +18,9 @@ import pytest
 import requests
 
 from clones import clone_repo
-from scalelab import health
+from machine_profile import measure_profile
+from scalelab import health, machines
+from scalelab.settings import Settings, parse_env_file
 
 pytestmark = pytest.mark.clone
 # Clear of the default ports and of those ports + 10000 (a second stack that course authors run
@@ -36,6 +41,8 @@ def test_clone_make_up_open_chirp_pass_lab_0_make_down(tmp_path):
         chirp = requests.get(f"http://127.0.0.1:{ports['SCALELAB_HTTP_PORT']}/", timeout=30)
         assert chirp.status_code == 200 and "Chirp" in chirp.text
         assert chirp.headers["X-Served-By"] in ("app1", "app2")
+        full = Settings(parse_env_file(clone / ".env"))
+        assert measure_profile(clone, full) == machines.get("full").settings
         assert run([".venv/bin/scalelab", "check", "0"], clone, env, timeout=600).returncode == 0
     finally:
         down = run(["make", "down"], clone, env, timeout=300)
