@@ -97,9 +97,11 @@ def restart(
     for name in names:
         process.stop(name, stop_signal or STOP_SIGNALS.get(name, signal.SIGTERM))
     # In dependency order, whatever the caller's: nginx started before its apps would never be healthy.
+    # A wave starts at once, as in up(): app1 and app2 import the app side by side.
     for wave in start_waves([BY_NAME[name] for name in names]):
-        for service in wave:
-            _wait_healthy(service, settings, start(service, settings, account, extra_env))
+        pids = [(service, start(service, settings, account, extra_env)) for service in wave]
+        for service, pid in pids:
+            _wait_healthy(service, settings, pid)
 
 
 def up(settings: Settings, say: Callable[[str], None] = print) -> None:
