@@ -152,17 +152,29 @@ def run(
     progress: bool = True,
     host: str | None = None,
     processes: int = 1,
+    shorten: bool = True,
 ) -> Run:
     """Run a load profile to its end and return its Run. Prints one progress line every few seconds.
 
     processes: Locust worker processes (see the module docstring); 1 runs a single Locust process.
+    shorten: False keeps the duration whatever SCALELAB_RUN_SCALE says (CI's knob: .ci/run sets 0.5,
+    and the same users then arrive in half the time). A check's run is sized to what its verdict
+    needs, so it is not shortened.
     """
     if processes < 1:
         raise LabError(f"processes is {processes}: pass 1 (one Locust process) or more (Locust's workers)")
     chosen = profiles.get(profile).scaled(users, duration)
     lab = settings_module.load()
+    # on stderr, as the cap's line: `scalelab load --json` keeps stdout for its JSON
+    if shorten and lab.run_scale != 1:
+        print(
+            f"load: SCALELAB_RUN_SCALE={lab.run_scale:g}: {chosen.duration_s * lab.run_scale:.0f} s instead of "
+            f"{chosen.duration_s:.0f} s",
+            file=sys.stderr, flush=True,
+        )
+        chosen = chosen.scaled(duration_s=chosen.duration_s * lab.run_scale)
     chosen, capped = lab.machine.fit(chosen)
-    if capped:  # on stderr: `scalelab load --json` keeps stdout for its JSON
+    if capped:
         print(f"load: {capped}", file=sys.stderr, flush=True)
     host = host or lab.app_url
     require_app(host)

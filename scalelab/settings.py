@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scalelab import machines
+from scalelab.errors import LabError
 from scalelab.paths import REPO
 from scalelab.services import BY_NAME, SMTP_API_INNER_PORT
 
@@ -62,6 +63,18 @@ class Settings:
     @property
     def machine(self) -> machines.Machine:
         return machines.get(self["MACHINE"])
+
+    @property
+    def run_scale(self) -> float:
+        """SCALELAB_RUN_SCALE: the share of its duration each load run lasts (load.run)."""
+        text = self.values.get(PREFIX + "RUN_SCALE", "1")
+        try:
+            scale = float(text)
+        except ValueError:
+            scale = 0.0
+        if not 0.1 <= scale <= 1:
+            raise LabError(f"SCALELAB_RUN_SCALE={text} in .env or the environment: give a number from 0.1 to 1 (1: full runs)")
+        return scale
 
     @property
     def inside_compose(self) -> bool:

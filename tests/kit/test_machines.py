@@ -1,6 +1,6 @@
 """Machine profiles (scalelab/machines.py): how they layer into the settings, which one a machine gets,
 how they cut a load run down, and what doctor says. That each failure still shows under the smallest
-profile is tests/labs/test_small_machine.py, on a real stack."""
+profile is the whole suite's run on a 4gib stack in CI (tests/labs/test_small_machine.py)."""
 
 from __future__ import annotations
 
@@ -98,3 +98,16 @@ def test_doctor_names_env_lines_that_beat_the_profile_with_other_values():
         "2000, 40000: delete those lines from .env to take the profile's"
     )
     assert doctor.pinned_by_env(machines.get("full"), old_env | {"SCALELAB_WORKER_CONCURRENCY": "4"}) is None
+
+
+def test_the_run_scale_comes_from_env_and_refuses_what_is_not_a_share(tmp_path, monkeypatch):
+    """SCALELAB_RUN_SCALE, CI's knob for shorter notebook runs (load.run)."""
+    monkeypatch.delenv("SCALELAB_RUN_SCALE", raising=False)
+    repo = write_repo(tmp_path, "SCALELAB_MACHINE=full\nSCALELAB_RUN_SCALE=1\n", "SCALELAB_MACHINE=full\n")
+    assert settings.load(repo).run_scale == 1
+    monkeypatch.setenv("SCALELAB_RUN_SCALE", "0.5")
+    assert settings.load(repo).run_scale == 0.5
+    for wrong in ("0", "2", "half"):
+        monkeypatch.setenv("SCALELAB_RUN_SCALE", wrong)
+        with pytest.raises(LabError, match=f"SCALELAB_RUN_SCALE={wrong} .*from 0.1 to 1"):
+            settings.load(repo).run_scale
