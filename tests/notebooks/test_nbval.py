@@ -51,7 +51,7 @@ def wait_until_calm(app_url: str) -> None:
         time.sleep(1)
 
 
-@pytest.mark.parametrize("lab", NOTEBOOKS, ids=lambda lab: lab.notebook)
+@pytest.mark.parametrize("lab", NOTEBOOKS, ids=lambda lab: f"lab{lab.alias}-{lab.notebook}")  # `-k lab3` picks one lab
 def test_the_solution_notebook_passes_nbval(lab, lab_settings, running_stack):
     notebook = lab.notebook_source.relative_to(REPO)
     command = [
@@ -63,8 +63,8 @@ def test_the_solution_notebook_passes_nbval(lab, lab_settings, running_stack):
         "-q",
     ]
     env = dict(os.environ)
-    if lab.id in MACHINE_FOR_NOTEBOOK:
-        env["SCALELAB_MACHINE"] = MACHINE_FOR_NOTEBOOK[lab.id]
+    if lab.alias in MACHINE_FOR_NOTEBOOK:
+        env["SCALELAB_MACHINE"] = MACHINE_FOR_NOTEBOOK[lab.alias]
     try:
         result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=NOTEBOOK_TIMEOUT_S)
     finally:
