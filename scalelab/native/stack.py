@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from scalelab import health
 from scalelab.errors import LabError
@@ -94,8 +95,9 @@ def restart(
 
     stop_signal=signal.SIGKILL makes the stop a crash (no clean shutdown), for experiments."""
     account = service_account()
-    for name in names:
-        process.stop(name, stop_signal or STOP_SIGNALS.get(name, signal.SIGTERM))
+    # Side by side: each stop waits for its process to finish its requests and exit.
+    with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
+        list(pool.map(lambda name: process.stop(name, stop_signal or STOP_SIGNALS.get(name, signal.SIGTERM)), names))
     # In dependency order, whatever the caller's: nginx started before its apps would never be healthy.
     # A wave starts at once, as in up(): app1 and app2 import the app side by side.
     for wave in start_waves([BY_NAME[name] for name in names]):
