@@ -38,4 +38,4 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
     && rm /tmp/requirements.txt
 COPY . .
 # The check runs from / so that it imports the installed copy, not this folder.
-RUN pip install --no-deps . && cd / && python -c "import broken_app, scalelab.smtp_provider"
+RUN pip install --no-deps . && cd / && python -c "import broken_app, scalelab.stack.smtp_provider"

@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 .env: | $(STAMP)
-	$(BIN)/python -m scalelab.envfile
+	$(BIN)/python -m scalelab.stack.envfile
 
 up: $(STAMP) .env
 	$(SCALELAB) up

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/async_boundary.py --email-ms 2000 --failure-rate 0.2
 
 For 20 s, 4 clients sign up while 4 read the public feed, each sending its next request as soon as
-the last one answered (scalelab.clients), with the email provider at 1 s per message. First on the
+the last one answered (scalelab.kit.clients), with the email provider at 1 s per message. First on the
 app with Lab 3 broken (the email inside the request), then `scalelab solve 3` (which applies Labs 1
 and 2 too) and the same wave on the fixed app, whose email is a Celery job. After each wave it waits
 up to 60 s for the welcome emails of every account the wave created.
@@ -26,13 +26,20 @@ each lab it solved. About 3 minutes.
 
 from __future__ import annotations
 
-
 from labrun import (
-    before_and_after, endpoint_rows, preflight, print_comparison, run, scalelab, summarize, wave_arguments,
+    before_and_after,
+    endpoint_rows,
+    preflight,
+    print_comparison,
+    run,
+    scalelab,
+    summarize,
+    wave_arguments,
 )
 
-from scalelab import faults, mailbox, pg, settings as settings_module
-from scalelab.clients import signup_wave
+from scalelab.kit import faults, mailbox, pg
+from scalelab.kit.clients import signup_wave
+from scalelab.stack import settings as settings_module
 
 LAB = "3"
 REQUIRED = ("1", "2")

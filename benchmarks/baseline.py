@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/baseline.py
 
-100 readers of the public feed, each thinking 10-20 s between requests, for 60 s (scalelab/profiles.py),
+100 readers of the public feed, each thinking 10-20 s between requests, for 60 s (scalelab/kit/profiles.py),
 through nginx to both instances. Target on 2 cores: 0 errors and p95 < 200 ms. Needs the stack
 (`make up`). Lab 0's check runs a shorter version of the same profile with a looser bound.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from scalelab import load
+from scalelab.kit import load
 
 P95_TARGET_MS = 200
 

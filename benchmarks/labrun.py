@@ -1,5 +1,5 @@
 """What the before/after benchmarks of a lab share: run scalelab's verbs, refuse to run over the
-learner's edits, and summarize and compare the outcomes of scalelab.clients.
+learner's edits, and summarize and compare the outcomes of scalelab.kit.clients.
 
 Each benchmark (pool.py, async_boundary.py) measures the broken app, runs `scalelab solve`, measures
 the fixed app, and resets: solve and reset would replace a learner's edits, so it first checks that
@@ -13,11 +13,12 @@ import collections
 import subprocess
 import sys
 
-from scalelab import catalogue, faults, labs
-from scalelab.clients import Outcome, percentile
+from scalelab import stack
+from scalelab.course import catalogue, overlays
 from scalelab.errors import LabError
-from scalelab.load import require_app
-from scalelab.paths import REPO, STATE
+from scalelab.kit import faults
+from scalelab.kit.clients import Outcome, percentile, require_app
+from scalelab.paths import REPO
 
 
 def scalelab(*args: str) -> str:
@@ -31,23 +32,18 @@ def scalelab(*args: str) -> str:
 
 def preflight(settings, aliases: tuple[str, ...]) -> None:
     """The native stack answers, and the modules of every lab the benchmark solves are as in git."""
-    require_native_stack()
+    if stack.current(settings).mode != "native":
+        raise LabError("this benchmark restarts services of the native stack: run it with `scalelab up --native`")
     require_app(settings.app_url)
     for alias in aliases:
         require_pristine_modules(alias)
 
 
-def require_native_stack() -> None:
-    mode_file = STATE / "mode"
-    if mode_file.exists() and mode_file.read_text().strip() != "native":
-        raise LabError("this benchmark restarts services of the native stack: run it with `scalelab up --native`")
-
-
 def require_pristine_modules(alias: str) -> None:
     """Refuse to run over the learner's edits: solve and reset would replace them (with a backup)."""
     lab = catalogue.find(alias)
-    labs.require_git(REPO)
-    changed = [path for path in lab.modules if (REPO / path).read_bytes() != labs.pristine(REPO, path)]
+    overlays.require_git(REPO)
+    changed = [path for path in lab.modules if (REPO / path).read_bytes() != overlays.pristine(REPO, path)]
     if changed:
         raise LabError(
             f"{', '.join(changed)} differ from git: this benchmark solves and resets lab {alias}, so commit or "

@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from scalelab import settings as settings_module
-from scalelab.load import CPU_WARNING, require_app
+from scalelab.kit.load import CPU_WARNING, require_app
+from scalelab.stack import settings as settings_module
 
 LOCUSTFILE = Path(__file__).with_name("locust_ping.py")
 USERS = 10_000

@@ -7,7 +7,7 @@ from locust import FastHttpUser, between, task
 
 
 class Pinger(FastHttpUser):
-    # The think time of Chirp's journeys (scalelab/profiles.py), so the request rate is the same.
+    # The think time of Chirp's journeys (scalelab/kit/profiles.py), so the request rate is the same.
     wait_time = between(10, 20)
 
     @task

@@ -5,7 +5,7 @@
 
 Both app instances run 8 gunicorn workers each (WEB_CONCURRENCY=8: the scale-out of the lab's
 section 2), each worker with 32 threads. For 20 s, 300 clients sign up while 50 read the public feed,
-each sending its next request as soon as the last one is answered (scalelab.clients), and the email
+each sending its next request as soon as the last one is answered (scalelab.kit.clients), and the email
 provider takes 2 s per message. First on the broken app: its 16 pools may open 16 x 15 = 240
 connections, and PostgreSQL refuses them past max_connections. Then `scalelab solve 1`, and the same
 run on the fixed app, whose pools go through PgBouncer. The fixed app keeps 32 threads per worker
@@ -35,13 +35,21 @@ from datetime import datetime, timezone
 
 import requests
 from labrun import (
-    before_and_after, endpoint_rows, preflight, print_comparison, run, scalelab, summarize, wave_arguments,
+    before_and_after,
+    endpoint_rows,
+    preflight,
+    print_comparison,
+    run,
+    scalelab,
+    summarize,
+    wave_arguments,
 )
 
-from scalelab import applogs, faults, settings as settings_module
-from scalelab.clients import signup_wave
-from scalelab.native import stack
-from scalelab.pg import ConnectionSampler
+from scalelab import stack
+from scalelab.kit import applogs, faults
+from scalelab.kit.clients import signup_wave
+from scalelab.kit.pg import ConnectionSampler
+from scalelab.stack import settings as settings_module
 
 LAB = "1"
 APPS = ["app1", "app2"]
@@ -55,7 +63,7 @@ ERROR_KINDS = {
 def restart_apps(settings, env: dict[str, str] | None = None) -> None:
     """Restart app1 and app2 (with extra environment), and wait until every worker has answered."""
     since = datetime.now(timezone.utc)
-    stack.restart(APPS, settings, extra_env=env)
+    stack.current(settings).restart(APPS, env=env)
     expected = len(APPS) * int((env or {}).get("WEB_CONCURRENCY", 2))
     deadline = time.monotonic() + 60
     answered = 0
@@ -125,7 +133,7 @@ def main() -> int:
     def put_back() -> None:
         print("putting the stack back: faults cleared, scalelab reset 1, usual app settings…", flush=True)
         if "restarting app1, app2" not in scalelab("reset", LAB):
-            stack.restart(APPS, settings)
+            stack.current(settings).restart(APPS)
 
     before, after = before_and_after(LAB, lambda label: measure(label, settings, args), put_back)
     report(before, after, pool_size)

@@ -15,12 +15,10 @@ import subprocess
 import sys
 import time
 
-import psutil
-
-from scalelab.native import process
-from scalelab.native.account import services_root
+from scalelab import stack
 from scalelab.paths import REPO, STATE
-from scalelab.services import native_services
+from scalelab.stack.native.account import services_root
+from scalelab.stack.services import native_services
 
 WARM_TARGET_S = 20.0
 RSS_TARGET_GIB = 1.5
@@ -34,14 +32,12 @@ def scalelab(*args: str) -> float:
 
 def idle_rss_bytes() -> dict[str, int]:
     """RSS per service, counting each service's whole process tree (workers, backends, kernels)."""
+    running = stack.current()
     per_service = {}
     for service in native_services():
-        pid = process.running_pid(service.name)
-        if pid is None:
-            continue
-        root = psutil.Process(pid)
-        tree = [root, *root.children(recursive=True)]
-        per_service[service.name] = sum(p.memory_info().rss for p in tree if p.is_running())
+        tree = running.processes(service.name)
+        if tree:
+            per_service[service.name] = sum(p.memory_info().rss for p in tree if p.is_running())
     return per_service
 
 

@@ -4,14 +4,14 @@
     .venv/bin/python benchmarks/wall.py --users 800 --duration 120   # a scaled-down run, same shape
     .venv/bin/python benchmarks/wall.py --only fixed --profile-app   # one side, with a py-spy profile
 
-Both sides run the `launch-day` profile (scalelab/profiles.py: a ramp to 10,000 users who think
+Both sides run the `launch-day` profile (scalelab/kit/profiles.py: a ramp to 10,000 users who think
 10-20 s, then a hold), scaled by --users and --duration, with Locust on this machine. First the broken
 app (`scalelab reset --all`), then the fully solved one (`scalelab solve 05-wall`, which applies Labs 1
 to 4 first), each warmed up after its restart, both sending
-their welcome emails to a provider that takes walls.PROVIDER_LATENCY_MS to accept each. For each side it
-prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.walls,
+their welcome emails to a provider that takes side_by_side.PROVIDER_LATENCY_MS to accept each. For each side it
+prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.kit.side_by_side,
 analysis.knee), then the ratio fixed/broken, the peak requests/s, what used the CPU where the run hit
-its wall (scalelab.saturation) and whether Locust itself saturated.
+its wall (scalelab.kit.saturation) and whether Locust itself saturated.
 
 Target on 2 cores (issue 9), for the full profile: the fixed stack holds all 10,000 users with 0
 errors and p95 < 300 ms, the broken stack walls below 1,000 users, and the ratio is at least 10x. A
@@ -42,10 +42,12 @@ import psutil
 import requests
 from labrun import preflight, run, scalelab
 
-from scalelab import catalogue, faults, load, profiles, saturation, settings as settings_module, walls
+from scalelab import stack
+from scalelab.course import catalogue
 from scalelab.errors import LabError
-from scalelab.native import process
+from scalelab.kit import faults, load, profiles, saturation, side_by_side
 from scalelab.paths import STATE
+from scalelab.stack import settings as settings_module
 
 PROFILE = "launch-day"
 # One Locust process (one core) sent about 1,700 requests/s on a 2-core lab machine (FastHttpUser,
@@ -85,8 +87,7 @@ def py_spy() -> str:
 
 def app_worker_pid() -> int:
     """A gunicorn worker of app1 (a child of its master), for py-spy."""
-    master = process.running_pid("app1")
-    workers = psutil.Process(master).children() if master else []
+    workers = stack.current().processes("app1")[1:]  # the master, then its workers
     if not workers:
         raise LabError("app1 has no gunicorn worker to profile: run `scalelab up --native`")
     return workers[0].pid
@@ -115,7 +116,7 @@ def warm_up(app_url: str) -> None:
         list(pool.map(lambda url: requests.get(url, timeout=30), urls))
 
 
-def measure(label: str, args, out: Path, profile_app: bool) -> tuple[walls.Wall, saturation.CpuSampler]:
+def measure(label: str, args, out: Path, profile_app: bool) -> tuple[side_by_side.Wall, saturation.CpuSampler]:
     shape = profiles.get(PROFILE).scaled(args.users, args.duration)
     print(f"{label}: {shape.peak_users:,} users over {shape.duration_s:.0f} s, {args.processes} Locust process(es)…", flush=True)
     sampler = saturation.CpuSampler()
@@ -125,7 +126,7 @@ def measure(label: str, args, out: Path, profile_app: bool) -> tuple[walls.Wall,
         seconds = min(PROFILE_S, shape.duration_s - hold_starts)
         timer = profile_later(max(hold_starts - seconds, 0), seconds, out / f"{label}-app1-worker.svg")
     try:
-        faults.set_fault("smtp_latency_ms", walls.PROVIDER_LATENCY_MS)
+        faults.set_fault("smtp_latency_ms", side_by_side.PROVIDER_LATENCY_MS)
         with sampler.running():
             result = load.run(PROFILE, users=args.users, duration=args.duration, processes=args.processes)
     finally:
@@ -135,10 +136,10 @@ def measure(label: str, args, out: Path, profile_app: bool) -> tuple[walls.Wall,
             timer.join()
     result.history.to_csv(out / f"{label}-history.csv", index=False)
     sampler.samples.to_csv(out / f"{label}-cpu.csv", index=False)
-    return walls.Wall(label, result), sampler
+    return side_by_side.Wall(label, result), sampler
 
 
-def report_side(wall: walls.Wall, sampler: saturation.CpuSampler, processes: int, hash_cost_s: float) -> dict:
+def report_side(wall: side_by_side.Wall, sampler: saturation.CpuSampler, processes: int, hash_cost_s: float) -> dict:
     summary = wall.run.summary
     start, end = saturation.wall_window(wall.history, wall.knee, wall.level_width)
     top = saturation.top_consumers(sampler.samples, start, end)
@@ -166,19 +167,19 @@ def report_side(wall: walls.Wall, sampler: saturation.CpuSampler, processes: int
     }
 
 
-def verdict(sides: dict[str, walls.Wall]) -> dict:
+def verdict(sides: dict[str, side_by_side.Wall]) -> dict:
     """Both knees, their ratio and the target, printed."""
     broken, fixed = sides["broken"], sides["fixed"]
-    value, text = walls.ratio(broken, fixed)
+    value, text = side_by_side.ratio(broken, fixed)
     peak = fixed.peak_users
     peak_summary = fixed.levels.iloc[-1]
-    fixed_ok = fixed.held_everything and fixed.run.summary["failures"] == 0 and peak_summary.p95_ms < walls.OBJECTIVE_MS
+    fixed_ok = fixed.held_everything and fixed.run.summary["failures"] == 0 and peak_summary.p95_ms < side_by_side.OBJECTIVE_MS
     broken_ok = (broken.knee or 0) < BROKEN_SHARE * peak
     ratio_ok = value is not None and value >= RATIO_TARGET
     print(f"\nknees: broken {broken.knee_text()}, fixed {fixed.knee_text()}; fixed/broken: {text}")
     print(f"peak requests/s: broken {broken.peak_rps:,.0f}, fixed {fixed.peak_rps:,.0f}")
     print(
-        f"target (fixed holds {peak:,} users with 0 errors and p95 < {walls.OBJECTIVE_MS} ms: "
+        f"target (fixed holds {peak:,} users with 0 errors and p95 < {side_by_side.OBJECTIVE_MS} ms: "
         f"{'yes' if fixed_ok else 'no'}; broken walls below {BROKEN_SHARE * peak:,.0f}: {'yes' if broken_ok else 'no'}; "
         f"ratio >= {RATIO_TARGET}x: {'yes' if ratio_ok else 'no'}): {'met' if fixed_ok and broken_ok and ratio_ok else 'NOT met'}"
     )
@@ -196,7 +197,7 @@ def main() -> int:
     parser.add_argument("--profile-app", action="store_true", help="py-spy flame graph of an app1 worker in the fixed run")
     args = parser.parse_args()
     settings = settings_module.load()
-    # The machine profile's cap (scalelab/machines.py), applied here so that what is printed is what runs.
+    # The machine size's cap (scalelab/stack/machines.py), applied here so that what is printed is what runs.
     shape, capped = settings.machine.fit(profiles.get(PROFILE).scaled(args.users, args.duration))
     if capped:
         print(capped, flush=True)
@@ -209,7 +210,7 @@ def main() -> int:
     preflight(settings, (*fixed.requires, fixed.id))
     out = STATE / "wall" / f"{datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True)
-    sides: dict[str, walls.Wall] = {}
+    sides: dict[str, side_by_side.Wall] = {}
     reports = {}
     hash_cost_s = saturation.hash_cost_s()  # while the machine is idle
     try:
@@ -232,7 +233,7 @@ def main() -> int:
         scalelab("reset", "--all")
     if len(sides) == 2:
         reports.update(verdict(sides))
-    walls.walls({label: wall.run for label, wall in sides.items()}).savefig(out / "walls.png", dpi=120)
+    side_by_side.walls({label: wall.run for label, wall in sides.items()}).savefig(out / "walls.png", dpi=120)
     (out / "summary.json").write_text(json.dumps({"fixed_lab": fixed.id, **reports}, indent=2, default=str))
     print(f"histories, CPU samples, summary.json and walls.png: {out}")
     return 0

@@ -1,9 +1,10 @@
 """Chirp: a small microblog, built the way a startup sensibly builds for its first 100 users.
 
 Its scaling mistakes are deliberate, and each one is kept in one module whose docstring says
-why it is fragile and which lab of Scale Wall Lab fixes it: db.py and gunicorn.conf.py (Lab 1),
-sessions.py, storage.py and config.py (Lab 2), queue_settings.py, uploads.py, mail.py and reports.py (Lab 3),
-logs.py, metrics.py and tracing.py (Lab 4).
+why it is fragile and which lab of Scale Wall Lab fixes it: db.py, auth.py and gunicorn.conf.py
+(Lab 1), sessions.py, storage.py and config.py (Lab 2), queue_settings.py, uploads.py, mail.py and
+reports.py (Lab 3), logs.py, metrics.py and tracing.py (Lab 4), posts.py (Lab 5). labs/labs.toml
+lists them; tests/kit/test_layers.py keeps this list and each module's docstring in step with it.
 """
 
 from flask import Flask, current_app

@@ -1,4 +1,10 @@
-"""Signing up, logging in and out, and who is logged in."""
+"""Signing up, logging in and out, and who is logged in.
+
+Fragile on purpose (Lab 1, the connection pool): sign_up keeps its transaction, and so a pooled
+database connection, open while the welcome email goes out, so that a signup whose email failed
+leaves no account behind. A slow email provider then holds one connection per signup until the pool
+runs dry (see db.py and mail.py). Lab 1 commits first and gives the connection back before the email.
+"""
 
 import functools
 

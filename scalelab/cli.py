@@ -8,42 +8,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import subprocess
 import sys
 
-from scalelab import classroom, docker, doctor, envfile, notebooks, settings as settings_module
+from scalelab import stack
+from scalelab.course import classroom, notebooks
 from scalelab.errors import LabError, StackNotRunning
-from scalelab.native import packages, stack as native
-from scalelab.paths import REPO, STATE, log_file
-from scalelab.services import BY_NAME
-
-MODE_FILE = STATE / "mode"
-
-
-def _running_mode() -> str | None:
-    return MODE_FILE.read_text().strip() if MODE_FILE.exists() else None
+from scalelab.paths import REPO
+from scalelab.stack import doctor, envfile
+from scalelab.stack import settings as settings_module
+from scalelab.stack.services import BY_NAME
 
 
-def cmd_up(args) -> int:
-    envfile.ensure()
-    settings = settings_module.load()
+def cmd_up(args, settings) -> int:
     wanted = "docker" if args.docker else "native" if args.native else None
-    current = _running_mode()
-    if current and wanted and current != wanted:
-        raise LabError(f"the stack is already up in {current} mode: run `scalelab down` first")
-    mode = wanted or current or ("docker" if docker.engine_available() else "native")
-    scale = dict(docker.parse_scale(text) for text in args.scale)
-    if scale and mode != "docker":
-        raise LabError("--scale needs Docker mode (`scalelab up --docker --scale app=4`): natively the stack runs app1 and app2")
-    print(f"starting the lab stack ({mode} mode)…", flush=True)
-    STATE.mkdir(parents=True, exist_ok=True)
-    MODE_FILE.write_text(mode + "\n")
-    if mode == "docker":
-        docker.up(settings, scale)
-    else:
-        packages.ensure()
-        native.up(settings, say=lambda line: print(line, flush=True))
-    print(urls(settings, mode))
+    running = stack.up(wanted, settings, lambda line: print(line, flush=True), args.scale)
+    print(urls(settings, running.mode))
     return 0
 
 
@@ -64,26 +43,14 @@ def urls(settings, mode: str) -> str:
     return "\n".join(lines)
 
 
-def cmd_down(args) -> int:
-    settings = settings_module.load()
-    mode = _running_mode() or "native"
-    if mode == "docker":
-        docker.down()
-    else:
-        native.down(settings)
-    MODE_FILE.unlink(missing_ok=True)
+def cmd_down(args, settings) -> int:
+    stack.down(settings, print)
     return 0
 
 
-def stack_status(settings) -> dict:
-    mode = _running_mode() or "native"
-    services = docker.status(settings) if mode == "docker" else native.status(settings)
-    return {"services": services, "mode": mode}
-
-
-def cmd_status(args) -> int:
-    settings = settings_module.load()
-    report = stack_status(settings)
+def cmd_status(args, settings) -> int:
+    running = stack.current(settings)
+    report = {"services": running.status(), "mode": running.mode}
     if args.json:
         print(json.dumps(report))
     else:
@@ -94,33 +61,25 @@ def cmd_status(args) -> int:
     return 0 if all(s["healthy"] for s in report["services"].values()) else 3
 
 
-def cmd_logs(args) -> int:
-    if args.service not in BY_NAME:
-        raise LabError(f"unknown service {args.service!r}: choose one of {', '.join(BY_NAME)}")
-    if _running_mode() == "docker":
-        docker.logs(args.service, args.lines, args.follow)
-        return 0
-    path = log_file(args.service)
-    if not path.exists():
-        raise LabError(f"no log for {args.service} yet ({path}): start the stack with `make up`")
-    command = ["tail", "-n", str(args.lines), *(["-F"] if args.follow else []), str(path)]
-    return subprocess.call(command)
-
-
-def cmd_restart(args) -> int:
-    unknown = [name for name in args.services if name not in BY_NAME]
+def _known_services(names: list[str]) -> None:
+    unknown = [name for name in names if name not in BY_NAME]
     if unknown:
-        raise LabError(f"unknown service {unknown[0]!r}: choose among {', '.join(BY_NAME)}")
-    if _running_mode() == "docker":
-        raise LabError(f"under Docker, restart with compose: `docker compose restart {' '.join(args.services)}`")
-    native.restart(args.services, settings_module.load())
+        raise LabError(f"unknown service {unknown[0]!r}: choose one of {', '.join(BY_NAME)}")
+
+
+def cmd_logs(args, settings) -> int:
+    _known_services([args.service])
+    return stack.current(settings).tail(args.service, args.lines, args.follow)
+
+
+def cmd_restart(args, settings) -> int:
+    _known_services(args.services)
+    stack.current(settings).restart(args.services)
     print(f"{', '.join(args.services)} restarted, healthy")
     return 0
 
 
-def cmd_doctor(args) -> int:
-    envfile.ensure()  # with the machine profile for this machine, which doctor then judges
-    settings = settings_module.load()
+def cmd_doctor(args, settings) -> int:
     blocking, notes = doctor.problems(settings)
     for line in blocking:
         print(f"problem: {line}")
@@ -131,8 +90,8 @@ def cmd_doctor(args) -> int:
     return 1 if blocking else 0
 
 
-def cmd_load(args) -> int:
-    from scalelab import load  # pandas is slow to import; only this verb needs it
+def cmd_load(args, settings) -> int:
+    from scalelab.kit import load  # pandas is slow to import; only this verb needs it
 
     run = load.run(
         args.profile, users=args.users, duration=args.duration, seed=args.seed, progress=not args.json, processes=args.processes
@@ -157,14 +116,14 @@ def cmd_load(args) -> int:
 # --- The lab verbs: check, solve, reset, hint, fault, mail ------------------------------------------
 
 
-def cmd_check(args) -> int:
-    from scalelab import catalogue
-    from scalelab.checks import runner
+def cmd_check(args, settings) -> int:
+    from scalelab.course import catalogue
+    from scalelab.course.checks import runner
 
     lab = catalogue.find(args.lab)
     # With --json, stdout carries the JSON object only: whatever a check prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        result = runner.run(lab, settings_module.load())
+        result = runner.run(lab, settings)
     runner.record(lab, result)
     if args.json:
         print(json.dumps(runner.as_json(lab, result), default=str))
@@ -173,33 +132,33 @@ def cmd_check(args) -> int:
     return 0 if result.passed else 1
 
 
-def cmd_solve(args) -> int:
-    from scalelab import catalogue, labs
+def cmd_solve(args, settings) -> int:
+    from scalelab.course import catalogue, overlays
 
     lab = catalogue.find(args.lab)
-    outcome = labs.solve(lab)
+    outcome = overlays.solve(lab)
     print(f"solve lab {lab.alias} ({lab.title}):")
-    labs.report(outcome, REPO, print)
-    labs.restart_services(outcome, _running_mode() or "native", settings_module.load(), print)
+    overlays.report(outcome, REPO, print)
+    overlays.restart_services(outcome, stack.current(settings), print)
     print(f"now `scalelab check {lab.alias}` should pass; `scalelab reset {lab.alias}` brings the broken version back")
     return 0
 
 
-def cmd_reset(args) -> int:
-    from scalelab import catalogue, labs
+def cmd_reset(args, settings) -> int:
+    from scalelab.course import catalogue, overlays
 
     if args.all == bool(args.lab):
         raise LabError("name one lab or --all: `scalelab reset 1` or `scalelab reset --all`")
     every = catalogue.all_labs()
     selected = every if args.all else [catalogue.find(args.lab)]
-    outcome = labs.reset(selected, every)
+    outcome = overlays.reset(selected, every)
     print("reset every lab:" if args.all else f"reset lab {selected[0].alias} ({selected[0].title}):")
-    labs.report(outcome, REPO, print)
+    overlays.report(outcome, REPO, print)
     if not outcome.changes and not outcome.problems:
         print("nothing to reset: this lab has no broken modules")
     elif not outcome.changed_paths and not outcome.problems:
         print("nothing to reset: every module is as in git")
-    labs.restart_services(outcome, _running_mode() or "native", settings_module.load(), print)
+    overlays.restart_services(outcome, stack.current(settings), print)
     if outcome.problems:
         # Everything else was reset; the first problem is the one to fix (the others are alike).
         more = f" (and {len(outcome.problems) - 1} more like it)" if len(outcome.problems) > 1 else ""
@@ -207,20 +166,20 @@ def cmd_reset(args) -> int:
     return 0
 
 
-def cmd_hint(args) -> int:
-    from scalelab import catalogue, labs
+def cmd_hint(args, settings) -> int:
+    from scalelab.course import catalogue, hints
 
     lab = catalogue.find(args.lab)
     try:
         level = int(args.level)
     except ValueError:
         raise LabError(f"--level takes a number: `scalelab hint {lab.alias} --level 2`") from None
-    print(labs.hint(lab, level))
+    print(hints.hint(lab, level))
     return 0
 
 
 def _print_faults(current: dict) -> None:
-    from scalelab import faults
+    from scalelab.kit import faults
 
     shown = {name: json.dumps(value) for name, value in current.items()}
     name_width = max(len(name) for name in shown)
@@ -230,8 +189,8 @@ def _print_faults(current: dict) -> None:
         print(f"  {name:<{name_width}}  {value:<{value_width}}  {meaning}".rstrip())
 
 
-def cmd_fault(args) -> int:
-    from scalelab import faults
+def cmd_fault(args, settings) -> int:
+    from scalelab.kit import faults
 
     if args.name in ("list", "clear"):
         if args.value is not None:
@@ -251,10 +210,10 @@ def cmd_fault(args) -> int:
     return 0
 
 
-def cmd_mail(args) -> int:
+def cmd_mail(args, settings) -> int:
     from datetime import datetime
 
-    from scalelab import mailbox
+    from scalelab.kit import mailbox
 
     messages = mailbox.messages()
     total = len(messages)
@@ -272,25 +231,25 @@ def cmd_mail(args) -> int:
     return 0
 
 
-def cmd_drill(args) -> int:
-    from scalelab import drill
+def cmd_drill(args, settings) -> int:
+    from scalelab.course import drill
 
     if args.drill_action == "start":
-        drill.start(seed=args.seed)
+        drill.start(seed=args.seed, settings=settings)
         print(
             "a drill is on: one thing in the stack is broken. Put some load on it (`scalelab load check`: readers, members and sign-ups), find "
-            f"out what with Prometheus ({settings_module.load().prometheus_url}/), the logs (`scalelab logs SERVICE`) "
+            f"out what with Prometheus ({settings.prometheus_url}/), the logs (`scalelab logs SERVICE`) "
             "and the traces, then answer `scalelab drill answer CAUSE`, CAUSE one of:"
         )
         for name in drill.CAUSES:
             print(f"  {name}")
         return 0
     if args.drill_action == "answer":
-        verdict = drill.answer(args.cause)
+        verdict = drill.answer(args.cause, settings)
         print(verdict)
         return 0 if verdict.correct else 1
     if args.drill_action == "stop":
-        cause = drill.stop()
+        cause = drill.stop(settings)
         print(f"drill stopped: the cause was {cause}; the stack is restored" if cause else "no drill is running: nothing to restore")
         return 0
     print(drill.status())
@@ -300,10 +259,10 @@ def cmd_drill(args) -> int:
 # --- Progress and the classroom ----------------------------------------------------------------------
 
 
-def cmd_progress(args) -> int:
-    from scalelab import catalogue, progress
+def cmd_progress(args, settings) -> int:
+    from scalelab.course import catalogue, progress
 
-    statuses = progress.summary(catalogue.all_labs(), progress.read())
+    statuses = progress.summary(catalogue.all_labs(), progress.read(), with_edits=args.json)
     if args.json:
         print(json.dumps(progress.as_json(statuses)))
         return 0
@@ -314,8 +273,8 @@ def cmd_progress(args) -> int:
     return 0
 
 
-def cmd_classroom_serve(args) -> int:
-    from scalelab import catalogue
+def cmd_classroom_serve(args, settings) -> int:
+    from scalelab.course import catalogue
 
     server = classroom.make_server(catalogue.all_labs(), classroom.store_file(), args.host, args.port)
     print(f"classroom view: {server.url} (results kept in {classroom.store_file()}; Ctrl-C stops it)")
@@ -329,7 +288,7 @@ def cmd_classroom_serve(args) -> int:
     return 0
 
 
-def cmd_classroom_join(args) -> int:
+def cmd_classroom_join(args, settings) -> int:
     import getpass
 
     sent = classroom.join(args.url, args.name or getpass.getuser())
@@ -344,7 +303,7 @@ def cmd_classroom_join(args) -> int:
     return 0
 
 
-def cmd_classroom_leave(args) -> int:
+def cmd_classroom_leave(args, settings) -> int:
     if classroom.leave():
         print("left the classroom: check results stay on this computer")
     else:
@@ -352,8 +311,8 @@ def cmd_classroom_leave(args) -> int:
     return 0
 
 
-def cmd_system_packages(args) -> int:
-    packages.ensure(for_tests=args.for_tests)
+def cmd_system_packages(args, settings) -> int:
+    stack.ensure_system_packages(for_tests=args.for_tests)
     print("system packages: all present")
     return 0
 
@@ -467,10 +426,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The verbs that write .env when there is none (`make up` and `make doctor` do too, through Makefile).
+CREATE_ENV = ("up", "doctor")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        if args.verb in CREATE_ENV:
+            envfile.ensure()  # with the machine size for this machine
+        return args.func(args, settings_module.load())
     except StackNotRunning as exc:
         print(f"scalelab: {exc}", file=sys.stderr)
         return exc.exit_code

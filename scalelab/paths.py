@@ -12,6 +12,8 @@ LOGS = STATE / "logs"
 RUN = STATE / "run"
 # Native mode: the spans each traced process writes, one JSON object per line (Lab 4).
 TRACES = STATE / "traces"
+# The seeded users' emails and passwords, written by the seed (`make up`), read by load runs.
+SEED_CREDENTIALS = STATE / "seed" / "credentials.csv"
 
 
 def log_file(service: str) -> Path:

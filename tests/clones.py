@@ -11,7 +11,6 @@ from pathlib import Path
 
 from scalelab.paths import REPO
 
-
 PORT_LINE = re.compile(r"^(SCALELAB_\w+_PORT)=(\d+)$", re.MULTILINE)
 
 

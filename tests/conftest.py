@@ -8,9 +8,9 @@ import socket
 
 import pytest
 
-from scalelab import settings as settings_module
-from scalelab.native import stack as native
+from scalelab import stack
 from scalelab.paths import REPO
+from scalelab.stack import settings as settings_module
 
 ARTIFACTS = REPO / "artifacts"
 # Tests marked `clone` clone the repository and run a second stack in it: minutes each, so they run
@@ -83,8 +83,8 @@ def stack_down_settings(lab_settings, free_port):
 
 @pytest.fixture(scope="session")
 def running_stack(lab_settings):
-    """The native stack's status; fails the test at once, with the fix, when a service is down."""
-    report = native.status(lab_settings)
+    """The stack's status; fails the test at once, with the fix, when a service is down."""
+    report = stack.current(lab_settings).status()
     down = [name for name, info in report.items() if not info["healthy"]]
     if down:
         pytest.fail(f"the lab stack is not running ({', '.join(down)} down): run `make up`", pytrace=False)

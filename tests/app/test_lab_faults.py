@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 import requests
 
-from scalelab import faults
+from scalelab.kit import faults
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ shows two learners' results as they arrive, without being reloaded. The screensh
 artifacts/.
 
 The server is the real `scalelab classroom serve`, in a temporary course with this repo's catalogue;
-the learners join and send their results through scalelab.classroom, each with its own .lab/.
+the learners join and send their results through scalelab.course.classroom, each with its own .lab/.
 Nothing needs the lab stack.
 """
 
@@ -18,10 +18,11 @@ from datetime import datetime, timezone
 import pytest
 import requests
 from playwright.sync_api import sync_playwright
-
-from scalelab import catalogue, classroom, paths
-from scalelab.paths import REPO
 from test_chirp_in_chromium import CHROMIUM, QUIET_FLAGS
+
+from scalelab import paths
+from scalelab.course import catalogue, classroom
+from scalelab.paths import REPO
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,6 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
-
 from test_chirp_in_chromium import CHROMIUM, QUIET_FLAGS
 
 pytestmark = pytest.mark.browser

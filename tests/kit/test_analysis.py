@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scalelab import analysis
-from scalelab.analysis import ConnectionLimits
 from scalelab.errors import LabError
-
+from scalelab.kit import analysis
+from scalelab.kit.analysis import ConnectionLimits
 
 # --- Knee ----------------------------------------------------------------------------------------
 

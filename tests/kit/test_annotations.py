@@ -1,7 +1,7 @@
 """Load runs mark Grafana's dashboards when Grafana answers, and skip it quietly when not.
 
 Grafana runs in Docker mode only, so the first test stands a small HTTP server in for it, on
-Grafana's port, answering the two calls scalelab.annotations makes (GET /api/health, POST
+Grafana's port, answering the two calls scalelab.kit.annotations makes (GET /api/health, POST
 /api/annotations) and recording what it was sent: it checks the request, not Grafana.
 """
 
@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from scalelab import annotations, settings as settings_module
+from scalelab.kit import annotations
+from scalelab.stack import settings as settings_module
 
 
 @pytest.fixture

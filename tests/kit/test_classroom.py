@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from scalelab import catalogue, classroom, paths
-from scalelab.checks import CheckResult, runner
+from scalelab import paths
+from scalelab.course import catalogue, classroom
+from scalelab.course.checks import CheckResult, runner
 from scalelab.errors import LabError
 
 LABS = catalogue.all_labs()
@@ -223,7 +224,7 @@ def test_join_stores_the_classroom_and_sends_the_latest_earlier_checks(server, l
 
 def test_a_check_sends_only_lab_verdict_time_and_name(server, store, learner_state):
     classroom.join(server.url, "Ada")
-    runner.record(POOL, CheckResult(POOL.id, False, {"feed_p95_ms": 4321, "statuses": {"503": 7}}, ["too slow"]))
+    runner.record(POOL, CheckResult(False, {"feed_p95_ms": 4321, "statuses": {"503": 7}}, ["too slow"]))
     (sent,) = results_of(server, "Ada").values()
     assert sent["passed"] is False and sent.keys() == {"passed", "time"}
     assert "4321" not in store.read_text() and "too slow" not in store.read_text()

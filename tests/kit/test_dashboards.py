@@ -1,6 +1,6 @@
 """Grafana's dashboards and alert rules, checked without a stack: as Grafana would read them.
 
-infra/grafana/ is rendered for Docker exactly as the `config` helper does (scalelab.render) into a
+infra/grafana/ is rendered for Docker exactly as the `config` helper does (scalelab.stack.render) into a
 copy of the `lab-config` volume, and every check reads that copy through the paths Grafana is given
 (GF_PATHS_PROVISIONING in docker-compose.yml, the provider's folder). Each check is a function
 that raises AssertionError; the last test breaks a copy of infra/grafana in each way one check
@@ -17,9 +17,10 @@ from unittest import mock
 import pytest
 import yaml
 
-from scalelab import dashboards, render
+from scalelab.kit import dashboards
 from scalelab.paths import INFRA, REPO
-from scalelab.settings import Settings, parse_env_file
+from scalelab.stack import render
+from scalelab.stack.settings import Settings, parse_env_file
 
 LAB_CONFIG = "/etc/lab"
 EXPECTED_DASHBOARDS = {"red-overview.json", "db-pool.json", "celery.json", "redis.json", "nginx.json"}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scalelab import docker, doctor
-from scalelab.native import binaries
+from scalelab.stack import docker, doctor
+from scalelab.stack.native import binaries
 
 GIB = 1024**3
 MIB = 1024**2

@@ -14,7 +14,10 @@ import time
 
 import pytest
 
-from scalelab import drill
+from scalelab import stack
+from scalelab.course import drill
+from scalelab.stack import settings
+from scalelab.stack.native import NativeStack
 
 SEEDS = range(40)
 
@@ -94,17 +97,21 @@ def test_start_needs_the_native_stack(repo):
     """No app instance runs from this repository: the one line names the fix."""
     result = scalelab(repo, "drill", "start", "--seed", "1")
     assert result.returncode == 2, result.stderr
-    assert result.stderr == "scalelab: app1 is not running, and the drill needs the native stack: `scalelab up --native`\n"
+    assert result.stderr == (
+        "scalelab: the drill stops and restarts services, which needs app1 and app2 running in native mode: "
+        "run `scalelab up --native`\n"
+    )
     assert not (repo / ".lab" / "drill.json").exists()
 
 
 def test_start_on_apps_without_metrics_names_lab_4(monkeypatch, tmp_path):
     """Instances that run but answer 404 on /metrics (Lab 4 not done): the drill cannot be investigated."""
     monkeypatch.setattr(drill, "STATE_FILE", tmp_path / "drill.json")
-    monkeypatch.setattr(drill.process, "running_pid", lambda name: 4242)
+    monkeypatch.setattr(stack, "MODE_FILE", tmp_path / "mode")  # no mode recorded: the native stack
+    monkeypatch.setattr(NativeStack, "running", lambda self, name: True)
     monkeypatch.setattr(drill.exposition, "scrape", lambda settings, name: None)
     with pytest.raises(drill.NeedsLab4) as error:
-        drill.start(seed=1, settings=object())
+        drill.start(seed=1, settings=settings.load())
     assert str(error.value) == (
         "app1 serves no /metrics, and the drill is investigated with Lab 4's metrics: "
         "run `scalelab solve 4`, or finish Lab 4"

@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from scalelab import catalogue, faults
+from scalelab import stack
+from scalelab.course import catalogue
+from scalelab.kit import faults
 from scalelab.paths import REPO
 
 MODULES = ("broken_app/db.py", "broken_app/config.py")
@@ -92,7 +94,7 @@ hints = ["one", "two", "three"]
 HEALTHY_CHECK = '''
 import time
 import requests
-from scalelab.checks import CheckResult
+from scalelab.course.checks import CheckResult
 
 def run(settings):
     print("probing /healthz through nginx")  # checks may talk; `check --json` must still print JSON only
@@ -100,12 +102,12 @@ def run(settings):
     response = requests.get(settings.app_url + "/healthz", timeout=10)
     measured = {"status": response.status_code, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
     passed = response.status_code == 200
-    return CheckResult("00-intro", passed, measured, [] if passed else ["/healthz failed: look at scalelab logs app1"])
+    return CheckResult(passed, measured, [] if passed else ["/healthz failed: look at scalelab logs app1"])
 '''
 
 THREE_INSTANCES_CHECK = '''
 import requests
-from scalelab.checks import CheckResult
+from scalelab.course.checks import CheckResult
 
 def run(settings):
     served = {requests.get(settings.app_url + "/healthz", timeout=10).headers.get("X-Served-By") for _ in range(10)}
@@ -114,7 +116,7 @@ def run(settings):
         f"10 requests were served by {len(served)} instances ({', '.join(sorted(served))}), not 3: "
         "look at the upstream block of infra/nginx/chirp.conf.template"
     ]
-    return CheckResult("01-pool", passed, {"instances": len(served)}, reasons)
+    return CheckResult(passed, {"instances": len(served)}, reasons)
 '''
 
 
@@ -402,6 +404,18 @@ def test_solve_applies_the_overlay_and_backs_up_the_learners_edits(course):
     assert len(backups_of(course, "broken_app/db.py")) == 1  # nothing new to save
 
 
+def test_progress_json_says_which_labs_have_edited_modules(course):
+    """What a notebook asks before it solves a lab, so that it resets only what it solved (kit.verbs)."""
+    def edited() -> dict:
+        shown = scalelab("progress", "--json", repo=course)
+        assert shown.returncode == 0, shown.stderr
+        return {lab["id"]: lab["edited"] for lab in json.loads(shown.stdout)["labs"]}
+
+    assert edited() == {"00-intro": False, "01-pool": False, "02-state": False}
+    assert scalelab("solve", "1", repo=course).returncode == 0
+    assert edited() == {"00-intro": False, "01-pool": True, "02-state": True}  # 02-state lists db.py too
+
+
 def test_solve_does_not_back_up_the_broken_original(course):
     assert scalelab("solve", "1", repo=course).returncode == 0
     assert not (course / ".lab" / "backups").exists()
@@ -518,13 +532,13 @@ def test_reset_outside_a_git_clone_names_the_fix(course):
 
 def test_a_changed_app_file_restarts_app1_app2_and_the_worker_healthy(lab_settings, running_stack):
     """What solve and reset do after changing broken_app/ in native mode, on the real stack."""
-    from scalelab import labs
-    from scalelab.native import process
+    from scalelab.course import overlays
+    from scalelab.stack.native import process
 
     before = {name: process.running_pid(name) for name in ("app1", "app2", "worker")}
     said: list[str] = []
-    outcome = labs.Outcome([labs.Change("broken_app/db.py", "test", changed=True)])
-    labs.restart_services(outcome, "native", lab_settings, said.append)
+    outcome = overlays.Outcome([overlays.Change("broken_app/db.py", "test", changed=True)])
+    overlays.restart_services(outcome, stack.current(lab_settings), said.append)
     after = {name: process.running_pid(name) for name in ("app1", "app2", "worker")}
     assert all(after.values()) and all(after[name] != before[name] for name in after), (before, after)
     assert said[-1] == "app1, app2 and worker restarted, healthy"
@@ -532,8 +546,9 @@ def test_a_changed_app_file_restarts_app1_app2_and_the_worker_healthy(lab_settin
 
 
 def test_an_unchanged_app_needs_no_restart(lab_settings):
-    from scalelab import labs
+    from scalelab.course import overlays
 
     said: list[str] = []
-    labs.restart_services(labs.Outcome([labs.Change("broken_app/db.py", "x", changed=False)]), "native", lab_settings, said.append)
+    unchanged = overlays.Outcome([overlays.Change("broken_app/db.py", "x", changed=False)])
+    overlays.restart_services(unchanged, stack.current(lab_settings), said.append)
     assert said == []

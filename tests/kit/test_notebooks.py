@@ -1,4 +1,4 @@
-"""The learner notebooks generated from the solution notebooks (scalelab/notebooks.py)."""
+"""The learner notebooks generated from the solution notebooks (scalelab/course/notebooks.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from scalelab import catalogue, notebooks
+from scalelab.course import catalogue, notebooks
 from scalelab.errors import LabError
 
 SOLVED_FUNCTION = """\
@@ -128,11 +128,11 @@ def test_committed_learner_notebooks_are_current():
 # the real notebooks/. cli.py adds the verb the same way.
 CLI = """
 import argparse, sys
-from scalelab import notebooks
+from scalelab.course import notebooks
 parser = argparse.ArgumentParser(prog="scalelab")
 notebooks.register(parser.add_subparsers(dest="verb", required=True))
 args = parser.parse_args(sys.argv[1:])
-sys.exit(args.func(args))
+sys.exit(args.func(args, None))  # the settings: building notebooks needs none
 """
 
 

@@ -9,7 +9,7 @@ matplotlib.use("Agg")  # before pyplot is first used: no display in tests
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from scalelab import plots  # noqa: E402
+from scalelab.kit import plots  # noqa: E402
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_catalogue import lab_table, write_catalogue  # the synthetic catalogues of the catalogue's own tests
 
-from scalelab import catalogue, paths, progress
-from scalelab.checks import CheckResult, runner
+from scalelab import paths
+from scalelab.course import catalogue, progress
 from scalelab.errors import LabError
 from scalelab.paths import REPO
-from test_catalogue import lab_table, write_catalogue  # the synthetic catalogues of the catalogue's own tests
 
 INTRO, POOL = catalogue.all_labs()[:2]
 
@@ -80,7 +80,7 @@ def test_results_under_a_former_id_count_for_the_renamed_lab():
 def test_results_under_unknown_ids_are_ignored_and_kept_in_the_file(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "STATE", tmp_path)  # and so no classroom is joined
     path = write(tmp_path / "progress.json", document(**{"07-gone": [result(True, "2024-01-01T00:00:00+00:00")]}))
-    runner.record(INTRO, CheckResult(INTRO.id, True, {"status": 200}), path)
+    progress.record(INTRO, True, {"status": 200}, path)
     kept = progress.read(path)
     assert kept["labs"]["07-gone"] == [result(True, "2024-01-01T00:00:00+00:00")]
     intro, pool = progress.summary([INTRO, POOL], kept)
@@ -114,6 +114,7 @@ def test_json_has_every_lab_and_the_count():
         "last_check": "2025-03-01T09:00:00+00:00",
         "last_passed": "2025-03-01T09:00:00+00:00",
         "checks": 1,
+        "edited": None,  # asked only by `scalelab progress --json`
     }
 
 

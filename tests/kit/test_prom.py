@@ -1,13 +1,12 @@
-"""scalelab.prom against the lab's real Prometheus (the stack must be up: `make up`)."""
+"""scalelab.kit.prom against the lab's real Prometheus (the stack must be up: `make up`)."""
 
 from __future__ import annotations
-
 
 import pandas as pd
 import pytest
 
-from scalelab import prom
 from scalelab.errors import LabError, StackNotRunning
+from scalelab.kit import prom
 
 
 def test_up_has_one_row_per_scraped_job():

@@ -1,4 +1,4 @@
-"""scalelab.traces and applogs.records, on files written here the way Lab 4's reference fix writes them:
+"""scalelab.kit.traces and applogs.records, on files written here the way Lab 4's reference fix writes them:
 spans by OpenTelemetry's own SDK and console exporter (as solutions/04-observability/broken_app/tracing.py
 sets it up), log lines as one JSON object each, timestamp first (as its logs.py renders them)."""
 
@@ -16,9 +16,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.trace import format_trace_id
 
-from scalelab import applogs, traces
-from scalelab.native import spanfiles
+from scalelab import stack
 from scalelab.errors import LabError
+from scalelab.kit import applogs, traces
+from scalelab.stack import native
+from scalelab.stack.native import spanfiles
 
 
 @pytest.fixture
@@ -27,11 +29,10 @@ def state(tmp_path, monkeypatch):
     (folder / "traces").mkdir(parents=True)
     (folder / "logs").mkdir()
     (folder / "mode").write_text("native\n")
-    for module in (traces, applogs):
-        monkeypatch.setattr(module, "STATE", folder)
-    monkeypatch.setattr(traces, "TRACES", folder / "traces")
-    monkeypatch.setattr(spanfiles, "TRACES", folder / "traces")
-    monkeypatch.setattr(applogs, "log_file", lambda service: folder / "logs" / f"{service}.log")
+    monkeypatch.setattr(stack, "MODE_FILE", folder / "mode")
+    for module in (native, spanfiles):
+        monkeypatch.setattr(module, "TRACES", folder / "traces")
+    monkeypatch.setattr(native, "log_file", lambda service: folder / "logs" / f"{service}.log")
     return folder
 
 

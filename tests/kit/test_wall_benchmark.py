@@ -1,5 +1,5 @@
-"""The pieces of benchmarks/wall.py, without a stack: knees and their ratio (scalelab.walls) on synthetic
-ramps, what saturated first (scalelab.saturation) on a synthetic CPU sample, and the sampler itself on
+"""The pieces of benchmarks/wall.py, without a stack: knees and their ratio (scalelab.kit.side_by_side) on synthetic
+ramps, what saturated first (scalelab.kit.saturation) on a synthetic CPU sample, and the sampler itself on
 a busy child process."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import psutil
 import pytest
 from matplotlib.figure import Figure
 
-from scalelab import saturation, walls
-from scalelab.saturation import LOADGEN, OTHERS
+from scalelab.kit import saturation, side_by_side
+from scalelab.kit.saturation import LOADGEN, OTHERS
 
 
 @dataclass
@@ -41,28 +41,28 @@ def continuous_ramp(make_history, peak: int, ramp_s: int, wall_at: int | None) -
 
 def test_a_level_is_as_wide_as_the_users_locust_s_window_sees_arrive(make_history):
     # launch-day: 10,000 users in 300 s, ~33 users/s: 333 per 10 s window, one significant digit.
-    assert walls.level_width(continuous_ramp(make_history, 10_000, 300, None)) == 300
+    assert side_by_side.level_width(continuous_ramp(make_history, 10_000, 300, None)) == 300
     # The demo run: 800 users in 100 s.
-    assert walls.level_width(continuous_ramp(make_history, 800, 100, None)) == 80
+    assert side_by_side.level_width(continuous_ramp(make_history, 800, 100, None)) == 80
 
 
 def test_the_ratio_of_two_knees(make_history):
-    broken = walls.Wall("broken", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=220)))
-    fixed = walls.Wall("fixed", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)))
+    broken = side_by_side.Wall("broken", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=220)))
+    fixed = side_by_side.Wall("fixed", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)))
     assert (broken.knee, fixed.knee) == (200, 1000)
     assert fixed.held_everything and not broken.held_everything
-    assert walls.ratio(broken, fixed) == (5.0, "5.0x")
+    assert side_by_side.ratio(broken, fixed) == (5.0, "5.0x")
     assert "no wall reached" in fixed.knee_text()
 
 
 def test_a_broken_knee_below_the_first_level_gives_a_lower_bound(make_history):
-    broken = walls.Wall("broken", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=0)))
-    fixed = walls.Wall("fixed", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)))
+    broken = side_by_side.Wall("broken", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=0)))
+    fixed = side_by_side.Wall("fixed", FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)))
     assert broken.knee is None
     assert broken.knee_text() == "below the first level (< 100 users)"
-    value, text = walls.ratio(broken, fixed)
+    value, text = side_by_side.ratio(broken, fixed)
     assert value == 10 and text.startswith("more than 10.0x")
-    assert walls.ratio(fixed, broken) == (None, "n/a: the fixed stack missed the objective at its first level too")
+    assert side_by_side.ratio(fixed, broken) == (None, "n/a: the fixed stack missed the objective at its first level too")
 
 
 def test_both_walls_on_one_figure(make_history):
@@ -70,7 +70,7 @@ def test_both_walls_on_one_figure(make_history):
         "broken": FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=220)),
         "fixed": FakeRun(continuous_ramp(make_history, 1000, 100, wall_at=None)),
     }
-    figure = walls.walls(runs)
+    figure = side_by_side.walls(runs)
     assert isinstance(figure, Figure)
     labels = figure.axes[0].get_legend_handles_labels()[1]
     assert {"broken: p95", "fixed: p95", "broken knee: 200 users", "fixed knee: 1,000 users"} <= set(labels)

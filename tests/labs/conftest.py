@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from machine_size import MemorySampler
 
-from machine_profile import MemorySampler
-from scalelab import faults
+from scalelab.kit import faults
 from scalelab.paths import REPO
 
 

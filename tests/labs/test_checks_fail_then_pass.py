@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from scalelab import catalogue
+from scalelab.course import catalogue
 from scalelab.paths import REPO
 
 SOLVABLE = [lab for lab in catalogue.all_labs() if lab.available and lab.overlay()]

@@ -1,5 +1,5 @@
 """The incident drill on the real stack with Labs 1-4 solved: every cause it can hide moves its signal in
-Prometheus (the PromQL a notebook shows, from scalelab.drill), and stopping the drill hands back a
+Prometheus (the PromQL a notebook shows, from scalelab.course.drill), and stopping the drill hands back a
 healthy stack.
 
 Each cause's test drives the same light traffic twice (logged-in readers for eight seconds, plus a few
@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from scalelab import catalogue, drill, faults, pg, prom
-from scalelab.clients import closed_loop, log_in, route_reader, seeded_credentials, signup_sender
-from scalelab.native import stack
+from scalelab.course import catalogue, drill
+from scalelab.kit import faults, pg, prom
+from scalelab.kit.clients import closed_loop, log_in, route_reader, seeded_credentials, signup_sender
+from scalelab.stack.native import stack
 
 LAB = catalogue.find("4")  # the lab the `solved` fixture (conftest.py) solves: the drill needs Labs 1-4
 READERS, SIGNUP_CLIENTS, SIGNUP_PACE_S = 6, 2, 0.5  # light: each signup hashes a password (CPU)
@@ -106,7 +107,7 @@ def test_each_cause_moves_its_signal_and_stop_restores_the_stack(no_drill, cooki
 
     assert drill.stop(settings) == cause
     assert not drill.status().running
-    unhealthy = [name for name, info in stack.status(settings).items() if not info["healthy"]]
+    unhealthy = [name for name, info in stack.current(settings).status().items() if not info["healthy"]]
     assert not unhealthy, f"after stop, {unhealthy} are not healthy"
     assert all(not value for value in faults.current().values()), faults.current()
     pool_size = pg.pgbouncer("CONFIG", settings).set_index("key").loc["default_pool_size", "value"]

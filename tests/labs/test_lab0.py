@@ -1,4 +1,4 @@
-"""Lab 0's check (scalelab/checks/lab0.py) on the real stack: it passes when the stack is healthy, says
+"""Lab 0's check (scalelab/course/checks/lab0.py) on the real stack: it passes when the stack is healthy, says
 the stack is down when it is, and fails, naming what it saw, when the app is broken."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from scalelab.checks import lab0
+from scalelab import stack
+from scalelab.course.checks import lab0
 from scalelab.errors import StackNotRunning
-from scalelab.native import stack
 
 
 def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, running_stack):
@@ -36,10 +36,10 @@ def test_the_check_fails_and_says_why_when_every_feed_read_fails(lab_settings, r
     # stack looks up, but Chirp's tables are not there and every feed read and signup is a 500.
     wrong_database = lab_settings.postgres_url("postgres", user="chirp", sqlalchemy=True)
     try:
-        stack.restart(["app1", "app2"], lab_settings, extra_env={"CHIRP_DATABASE_URL": wrong_database})
+        stack.current(lab_settings).restart(["app1", "app2"], env={"CHIRP_DATABASE_URL": wrong_database})
         result = lab0.run(lab_settings)
     finally:
-        stack.restart(["app1", "app2"], lab_settings)
+        stack.current(lab_settings).restart(["app1", "app2"])
     assert not result.passed
     assert result.measurements["error_rate"] == 1.0
     failed = [reason for reason in result.reasons if "requests failed at the baseline" in reason]

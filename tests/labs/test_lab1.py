@@ -1,4 +1,4 @@
-"""Lab 1's toolkit pieces that need no load: the check when the stack is down, and scalelab.applogs,
+"""Lab 1's toolkit pieces that need no load: the check when the stack is down, and scalelab.kit.applogs,
 which the notebook and the hints use to find the real error in the app's logs.
 
 The check failing on the broken app and passing after `scalelab solve 1` is tested by
@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scalelab import applogs
-from scalelab.checks import lab1
+from scalelab.course.checks import lab1
 from scalelab.errors import LabError, StackNotRunning
+from scalelab.kit import applogs
 
 QUEUEPOOL = "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"
 
@@ -24,7 +24,7 @@ def test_the_check_says_the_stack_is_down_when_nothing_answers(stack_down_settin
     assert str(raised.value) == "the lab stack is not running: run `make up`"
 
 
-# --- scalelab.applogs, on log files written here ---------------------------------------------------
+# --- scalelab.kit.applogs, on log files written here ---------------------------------------------------
 
 
 def chirp_line(at: datetime, message: str, pid: int = 100) -> str:

@@ -19,11 +19,11 @@ import pytest
 import redis
 import requests
 
-from scalelab import catalogue
-from scalelab.checks import lab2
-from scalelab.clients import closed_loop, log_in, me_reader, seeded_credentials
+from scalelab import stack
+from scalelab.course import catalogue
+from scalelab.course.checks import lab2
 from scalelab.errors import StackNotRunning
-from scalelab.native import stack
+from scalelab.kit.clients import closed_loop, log_in, me_reader, seeded_credentials
 
 LAB = catalogue.find("2")  # the lab the `solved` fixture (conftest.py) solves
 SESSION_PREFIX = "chirp:session:"
@@ -58,7 +58,7 @@ def test_no_session_is_lost_when_redis_restarts_under_load(solved, stop_signal):
 
     def restart_redis() -> None:
         time.sleep(3)
-        stack.restart(["redis"], solved, stop_signal=stop_signal)
+        stack.current(solved).restart(["redis"], stop_signal=stop_signal)
         back["at"] = time.monotonic()
 
     restarter = threading.Thread(target=restart_redis)

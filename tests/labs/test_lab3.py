@@ -18,11 +18,12 @@ import pytest
 import requests
 from PIL import Image
 
-from scalelab import catalogue, faults, mailbox
-from scalelab.checks import lab3
-from scalelab.clients import avatar_png, log_in, seeded_credentials
+from scalelab import stack
+from scalelab.course import catalogue
+from scalelab.course.checks import lab3
 from scalelab.errors import StackNotRunning
-from scalelab.native import stack
+from scalelab.kit import faults, mailbox
+from scalelab.kit.clients import avatar_png, log_in, seeded_credentials
 
 LAB = catalogue.find("3")  # the lab the `solved` fixture (conftest.py) solves
 # The reference fix's visibility timeout is 20 s: a killed worker's jobs come back after it.
@@ -132,7 +133,7 @@ def test_every_email_arrives_exactly_once_when_the_worker_is_killed_mid_job(solv
     try:
         addresses = sign_up(solved, 6)
         time.sleep(1)
-        stack.restart(["worker"], solved, stop_signal=signal.SIGKILL)
+        stack.current(solved).restart(["worker"], stop_signal=signal.SIGKILL)
         delivered = mailbox.deliveries(addresses, within_s=DELIVERY_S)
     finally:
         faults.clear()

@@ -17,9 +17,11 @@ import psutil
 import pytest
 import requests
 
-from scalelab import catalogue, dashboards, exposition, plots, prom
-from scalelab.clients import signup_wave
-from scalelab.native import process, stack
+from scalelab import stack
+from scalelab.course import catalogue
+from scalelab.kit import dashboards, exposition, plots, prom
+from scalelab.kit.clients import signup_wave
+from scalelab.stack.native import process
 
 LAB = catalogue.find("4")  # the lab the `solved` fixture (conftest.py) solves
 LOAD_S = 20  # 4 scrapes at Prometheus's 5 s interval: enough for rate() over 1m
@@ -44,7 +46,7 @@ def test_every_dashboard_and_alert_query_returns_data(scraped_under_load, where,
 def test_a_restarted_instance_counts_from_zero_over_all_its_workers(solved):
     """on_starting wipes PROMETHEUS_MULTIPROC_DIR: the last run's files would add to this run's counts.
     And a scrape reaches one worker process, yet counts the requests of all of them."""
-    stack.restart(["app1"], solved)
+    stack.current(solved).restart(["app1"])
     for _ in range(30):  # a new connection each: gunicorn's workers take turns accepting
         assert requests.get(f"http://{solved.address('app1')}/api/feed?limit=5", timeout=10).status_code == 200
     samples = exposition.scrape(solved, "app1")

@@ -17,9 +17,10 @@ import pytest
 import redis
 import requests
 
-from scalelab import catalogue, pg
-from scalelab.checks.lab5 import FEED_QUERY
-from scalelab.native import process, stack
+from scalelab import stack
+from scalelab.course import catalogue
+from scalelab.course.checks.lab5 import FEED_QUERY
+from scalelab.kit import pg
 from scalelab.paths import REPO
 
 LAB = catalogue.find("5")  # the lab the `solved` fixture (conftest.py) solves
@@ -80,7 +81,7 @@ def test_the_feed_page_renders_from_the_cache(solved, cache):
 def test_the_feed_answers_from_postgresql_while_redis_is_down(solved, cache):
     """A cache speeds the feed up; it must not take it down (the public feed needs no session)."""
     expected = feed(solved, 20).json()
-    process.stop("redis")
+    stack.current(solved).kill("redis")
     try:
         calls = pg.statement_calls(FEED_QUERY, solved)
         started = time.monotonic()
@@ -89,4 +90,4 @@ def test_the_feed_answers_from_postgresql_while_redis_is_down(solved, cache):
         assert time.monotonic() - started < 5
         assert pg.statement_calls(FEED_QUERY, solved) == calls + 1
     finally:
-        stack.restart(["redis"], solved)
+        stack.current(solved).restart(["redis"])

@@ -1,22 +1,22 @@
-"""The smallest machine profile, 4gib (scalelab/machines.py), keeps every failure reproducible and fits
+"""The smallest machine size, 4gib (scalelab/stack/machines.py), keeps every failure reproducible and fits
 a 4 GiB laptop. CI runs the whole suite on a 4gib stack (.ci/run writes SCALELAB_MACHINE=4gib into
 .env), so every lab's check fails on the broken app (test_checks_fail_then_pass.py) and passes on its
 solution (in its solution notebook) under 4gib, and every solution notebook runs under it. This
-module proves the stack really is 4gib, that a bigger load run is cut to the profile's users, and
-that the stack stays within a 4 GiB laptop's means through every check on the broken app and that run. (The `full` profile is proven by
+module proves the stack really is 4gib, that a bigger load run is cut to the size's users, and
+that the stack stays within a 4 GiB laptop's means through every check on the broken app and that run. (The `full` size is proven by
 the README walk's clone, tests/newuser/test_readme_walk.py.)
 
-On a stack of another profile (a developer's laptop) it is skipped, saying why.
+On a stack of another size (a developer's laptop) it is skipped, saying why.
 """
 
 from __future__ import annotations
 
 import pytest
-
-from machine_profile import measure_profile
-from scalelab import machines
-from scalelab.paths import REPO
+from machine_size import measure_machine
 from test_checks_fail_then_pass import SOLVABLE, scalelab
+
+from scalelab.paths import REPO
+from scalelab.stack import machines
 
 pytestmark = pytest.mark.wall
 SMALL = machines.get("4gib")
@@ -31,16 +31,16 @@ def small_machine(lab_settings, running_stack):
         pytest.skip(f"the stack runs SCALELAB_MACHINE={lab_settings.machine.name}: CI runs this suite under 4gib (.ci/run)")
 
 
-def test_the_stack_runs_the_4gib_profile(lab_settings):
-    assert measure_profile(REPO, lab_settings) == SMALL.settings
+def test_the_stack_runs_the_4gib_size(lab_settings):
+    assert measure_machine(REPO, lab_settings) == SMALL.settings
 
 
-def test_a_bigger_load_run_is_cut_to_the_profile_s_users(stack_memory, lab_settings):
+def test_a_bigger_load_run_is_cut_to_the_size_s_users(stack_memory, lab_settings):
     """The notebooks' biggest run (Lab 0's ramp to 2,000 users) on the broken app, cut to 500, and
     faster: 500 users arrive in 60 s here (30 s in CI: SCALELAB_RUN_SCALE), in 90 s in the notebooks."""
     result = scalelab("load", "launch-day", "--users", "2000", "--duration", "60")
     assert result.returncode == 0
-    assert "2,000 users is more than the 4gib machine profile's 500" in result.stderr
+    assert "2,000 users is more than the 4gib machine size's 500" in result.stderr
     assert f"500 users for {60 * lab_settings.run_scale:.0f} s" in result.stdout
     stack_memory.loads_run.add("launch-day")
 
@@ -56,4 +56,4 @@ def test_the_stack_stays_within_a_4_gib_laptop_s_means(stack_memory, capsys):
     peak = stack_memory.peak / GIB
     with capsys.disabled():  # in CI's log: the number the README quotes
         print(f"\nthe 4gib stack, its checks and their load peaked at {peak:.2f} GiB (PSS)")
-    assert 0.2 < peak <= MEMORY_BUDGET_GIB, f"the 4gib profile's stack peaked at {peak:.2f} GiB"
+    assert 0.2 < peak <= MEMORY_BUDGET_GIB, f"the 4gib stack peaked at {peak:.2f} GiB"

@@ -1,7 +1,7 @@
 """A new user's first minutes, as the README tells them: clone the repository, `make up`, open Chirp
 through nginx, pass Lab 0's check, `make down`. This guards the README's main commands.
 
-The clone runs .env.example's machine profile, `full`, while the rest of the suite runs `4gib` in CI
+The clone runs .env.example's machine size, `full`, while the rest of the suite runs `4gib` in CI
 (.ci/run): so this is also where CI proves that `full` seeds, caches and queues as it says.
 
 It clones the committed repository (not this working tree) into a temporary folder and runs a second
@@ -16,11 +16,11 @@ import subprocess
 
 import pytest
 import requests
-
 from clones import clone_repo
-from machine_profile import measure_profile
-from scalelab import health, machines
-from scalelab.settings import Settings, parse_env_file
+from machine_size import measure_machine
+
+from scalelab.stack import health, machines
+from scalelab.stack.settings import Settings, parse_env_file
 
 pytestmark = pytest.mark.clone
 # Clear of the default ports and of those ports + 10000 (a second stack that course authors run
@@ -42,7 +42,7 @@ def test_clone_make_up_open_chirp_pass_lab_0_make_down(tmp_path):
         assert chirp.status_code == 200 and "Chirp" in chirp.text
         assert chirp.headers["X-Served-By"] in ("app1", "app2")
         full = Settings(parse_env_file(clone / ".env"))
-        assert measure_profile(clone, full) == machines.get("full").settings
+        assert measure_machine(clone, full) == machines.get("full").settings
         assert run([".venv/bin/scalelab", "check", "0"], clone, env, timeout=600).returncode == 0
     finally:
         down = run(["make", "down"], clone, env, timeout=300)

@@ -16,7 +16,8 @@ import time
 import pytest
 import requests
 
-from scalelab import catalogue, faults
+from scalelab.course import catalogue
+from scalelab.kit import faults
 from scalelab.paths import REPO
 
 pytestmark = pytest.mark.wall

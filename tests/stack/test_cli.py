@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from scalelab import docker, doctor
 from scalelab.errors import LabError
-from scalelab.native import binaries, commands, packages, process, stack
-from scalelab.native.account import current_account
 from scalelab.paths import REPO
-from scalelab.services import BY_NAME, Service, native_services
-from scalelab.settings import Settings
+from scalelab.stack import docker, doctor
+from scalelab.stack.native import binaries, commands, packages, process, stack
+from scalelab.stack.native.account import current_account
+from scalelab.stack.services import BY_NAME, Service, native_services
+from scalelab.stack.settings import Settings
 
 
 def scalelab(*args: str) -> subprocess.CompletedProcess:

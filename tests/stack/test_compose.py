@@ -1,5 +1,5 @@
 """Docker mode, checked without a Docker engine: docker-compose.yml, the Dockerfile and the config
-renderer, against the service catalogue (scalelab/services.py) and `.env.example`.
+renderer, against the service catalogue (scalelab/stack/services.py) and `.env.example`.
 
 Debian's docker-compose 1.29 validates and interpolates the file with no engine; everything else is
 read with PyYAML. Nothing here starts a container.
@@ -19,18 +19,18 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from scalelab import docker, machines, render
 from scalelab.errors import LabError
-from scalelab.native import commands
-from scalelab.services import BY_NAME, SERVICES
-from scalelab.settings import ObjectStore, Settings, parse_env_file
+from scalelab.stack import docker, machines, render
+from scalelab.stack.native import commands
+from scalelab.stack.services import BY_NAME, SERVICES
+from scalelab.stack.settings import ObjectStore, Settings, parse_env_file
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 ENV_EXAMPLE = parse_env_file(REPO / ".env.example")
-# What a bare `docker compose` falls back to: .env.example, and the values of its machine profile
-# (scalelab/machines.py), which `scalelab up --docker` hands to compose.
+# What a bare `docker compose` falls back to: .env.example, and the values of its machine size
+# (scalelab/stack/machines.py), which `scalelab up --docker` hands to compose.
 DEFAULTS = {**ENV_EXAMPLE, **{f"SCALELAB_{k}": v for k, v in machines.get(ENV_EXAMPLE["SCALELAB_MACHINE"]).settings.items()}}
 PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
@@ -177,13 +177,13 @@ def test_docker_compose_validates_the_file():
     assert result.stderr.strip() == "", result.stderr  # no warnings either (unset variables, ...)
 
 
-def test_every_setting_compose_reads_has_the_default_of_env_example_or_its_machine_profile():
+def test_every_setting_compose_reads_has_the_default_of_env_example_or_its_machine_size():
     text = COMPOSE_FILE.read_text()
     seen = set()
     for match in INTERPOLATION.finditer(text):
         name, default = match.group(1), match.group(2)
         assert name.startswith("SCALELAB_"), f"${{{name}}}: compose should read only the lab's own settings"
-        assert name in DEFAULTS, f"${{{name}}} is neither in .env.example nor in its machine profile"
+        assert name in DEFAULTS, f"${{{name}}} is neither in .env.example nor in its machine size"
         assert match.group(0).startswith(f"${{{name}:-"), f"{match.group(0)}: give the default as ${{{name}:-...}}"
         assert default == DEFAULTS[name], f"{match.group(0)}: the default is {DEFAULTS[name]!r}"
         seen.add(name)
@@ -425,7 +425,7 @@ def test_paths_into_the_image_s_copy_of_the_repo_exist(services):
 
 def test_smtp_provider_mirrors_native_mode(services):
     command = services["smtp"]["command"]
-    assert command[:3] == ["python", "-m", "scalelab.smtp_provider"]
+    assert command[:3] == ["python", "-m", "scalelab.stack.smtp_provider"]
     assert command[command.index("--host") + 1] == "0.0.0.0"
     assert command[command.index("--smtp-port") + 1] == str(BY_NAME["smtp"].inner_port)
     assert command[command.index("--api-port") + 1] == "8080"
@@ -504,7 +504,7 @@ def test_one_shot_helpers_are_awaited_by_a_long_running_service(services, long_r
 
 def test_config_helper_renders_infra_into_the_shared_volume(compose, services):
     spec = services["config"]
-    assert spec["command"] == ["python", "-m", "scalelab.render", "docker", "/etc/lab"]
+    assert spec["command"] == ["python", "-m", "scalelab.stack.render", "docker", "/etc/lab"]
     assert spec["environment"]["PYTHONPATH"] == "/repo" and spec["environment"]["SCALELAB_REPO"] == "/repo"
     assert ".:/repo:ro" in spec["volumes"] and "lab-config:/etc/lab" in spec["volumes"]
     assert "lab-config" in compose["volumes"]
@@ -584,7 +584,7 @@ def test_the_render_runs_on_the_standard_library_alone(tmp_path):
     probe = subprocess.run([sys.executable, "-S", "-c", "import yaml"], env=env, capture_output=True, cwd=tmp_path)
     assert probe.returncode != 0, "python -S still sees installed packages: this test would prove nothing"
     result = subprocess.run(
-        [sys.executable, "-S", "-m", "scalelab.render", "docker", str(tmp_path / "etc-lab")],
+        [sys.executable, "-S", "-m", "scalelab.stack.render", "docker", str(tmp_path / "etc-lab")],
         env=env,
         capture_output=True,
         text=True,

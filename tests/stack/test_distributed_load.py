@@ -3,7 +3,7 @@ and the master's CSVs add up what both workers sent. About 25 s against the runn
 
 from __future__ import annotations
 
-from scalelab import load, saturation
+from scalelab.kit import load, saturation
 
 
 def test_two_locust_workers_share_the_users_and_the_master_counts_their_requests(running_stack):

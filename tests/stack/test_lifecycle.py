@@ -8,11 +8,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from scalelab import health
-from scalelab.native import process
-from scalelab.native.stack import ports_of
 from scalelab.paths import REPO, pid_file
-from scalelab.services import native_services
+from scalelab.stack import health
+from scalelab.stack.native import process
+from scalelab.stack.native.lifecycle import ports_of
+from scalelab.stack.services import native_services
 
 
 def scalelab(*args: str) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from scalelab.errors import LabError
-from scalelab.native import binaries, npm
+from scalelab.stack.native import binaries, npm
 
 
 @pytest.fixture

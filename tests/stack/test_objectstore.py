@@ -17,8 +17,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from scalelab.native.commands import app_environment
-from scalelab.settings import ObjectStore
+from scalelab.stack.native.commands import app_environment
+from scalelab.stack.settings import ObjectStore
 
 
 def client(store: ObjectStore):

@@ -30,7 +30,7 @@ def provider(tmp_path, free_port):
 
     def start(*extra: str):
         process = subprocess.Popen(
-            [sys.executable, "-m", "scalelab.smtp_provider", "--smtp-port", str(smtp_port), "--api-port", str(api_port),
+            [sys.executable, "-m", "scalelab.stack.smtp_provider", "--smtp-port", str(smtp_port), "--api-port", str(api_port),
              "--store", str(tmp_path / "messages.jsonl"), *extra]
         )
         processes.append(process)

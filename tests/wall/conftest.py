@@ -7,9 +7,9 @@ import csv
 
 import pytest
 
-from scalelab import faults
-from scalelab.native import bootstrap, stack
-from scalelab.paths import log_file
+from scalelab import stack
+from scalelab.kit import faults
+from scalelab.paths import SEED_CREDENTIALS, log_file
 
 pytestmark = pytest.mark.wall
 
@@ -23,7 +23,7 @@ def no_faults(running_stack):
 
 @pytest.fixture(scope="session")
 def seeded_credentials(running_stack) -> list[tuple[str, str]]:
-    with open(bootstrap.CREDENTIALS, newline="") as f:
+    with open(SEED_CREDENTIALS, newline="") as f:
         return [(row["email"], row["password"]) for row in csv.DictReader(f)]
 
 
@@ -50,9 +50,9 @@ def apps_started_with(lab_settings):
     @contextlib.contextmanager
     def restarted(**env: str):
         try:
-            stack.restart(["app1", "app2"], lab_settings, extra_env=env)
+            stack.current(lab_settings).restart(["app1", "app2"], env=env)
             yield
         finally:
-            stack.restart(["app1", "app2"], lab_settings)
+            stack.current(lab_settings).restart(["app1", "app2"])
 
     return restarted

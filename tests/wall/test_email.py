@@ -3,11 +3,10 @@ signup, and, through the threads and connections it holds, pages that send no ma
 
 from __future__ import annotations
 
-
 import pytest
 
-from scalelab import faults
-from scalelab.clients import closed_loop, feed_reader, percentile, signup_wave
+from scalelab.kit import faults
+from scalelab.kit.clients import closed_loop, feed_reader, percentile, signup_wave
 
 pytestmark = pytest.mark.wall
 

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from scalelab import faults
-from scalelab.clients import closed_loop, signup_sender
-from scalelab.pg import ConnectionSampler
+from scalelab.kit import faults
+from scalelab.kit.clients import closed_loop, signup_sender
+from scalelab.kit.pg import ConnectionSampler
 
 pytestmark = pytest.mark.wall
 

@@ -7,7 +7,7 @@ import collections
 import pytest
 import requests
 
-from scalelab.clients import closed_loop
+from scalelab.kit.clients import closed_loop
 
 pytestmark = pytest.mark.wall
 

@@ -10,7 +10,7 @@ What changed from the broken version, and why:
   fork(): an SDK started in the master would export nothing from the workers.
 - Where the spans go: with OTEL_EXPORTER_OTLP_ENDPOINT set (Docker mode: Jaeger), by OTLP over HTTP;
   otherwise (native mode) to CHIRP_TRACES_DIR, one JSON object per span and line, one file per process,
-  which `scalelab.traces` reads. Spans leave in batches every second, so a trace can be read a second
+  which `scalelab.kit.traces` reads. Spans leave in batches every second, so a trace can be read a second
   or two after its request ended.
 """
 

@@ -1,0 +1,180 @@
+"""Locust journeys against Chirp, driven by a profile from scalelab/kit/profiles.py.
+
+Run by Locust in its own process (`scalelab load`, and the stack's Locust web UI): never import this
+module from the toolkit or a notebook, because importing locust patches the whole process with gevent.
+
+The runner passes the profile as JSON in SCALELAB_LOAD_PROFILE, the seed in SCALELAB_LOAD_SEED and the
+seeded users' credentials file in SCALELAB_CREDENTIALS. Without them (the web UI), Locust uses the
+`baseline` profile and whatever user count you type in.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import random
+import uuid
+
+from locust import FastHttpUser, LoadTestShape, runners, task
+from urllib3 import encode_multipart_formdata
+
+from scalelab.kit.clients import avatar_png
+from scalelab.kit.profiles import PROFILES, Profile
+
+PROFILE = (
+    Profile.from_json(os.environ["SCALELAB_LOAD_PROFILE"])
+    if "SCALELAB_LOAD_PROFILE" in os.environ
+    else PROFILES["baseline"]
+)
+SEED = int(os.environ.get("SCALELAB_LOAD_SEED", "42"))
+RUN_ID = os.environ.get("SCALELAB_RUN_ID", uuid.uuid4().hex[:8])
+# With --processes, the master drops a worker that misses 3 one-second heartbeats, and a run whose
+# workers are all dropped ends early. A wall run saturates the machine on purpose, and a starved
+# worker can go quiet for seconds: allow 30 before giving it up. Locust has no option for this; the
+# master reads the module's constant each time a heartbeat arrives.
+runners.HEARTBEAT_LIVENESS = 30
+_user_numbers = itertools.count()
+
+
+def _credentials() -> list[tuple[str, str]]:
+    path = os.environ.get("SCALELAB_CREDENTIALS", "")
+    if not path or not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return [(row["email"], row["password"]) for row in csv.DictReader(f)]
+
+
+CREDENTIALS = _credentials()
+
+
+class ChirpUser(FastHttpUser):
+    """A simulated person: numbered in spawn order, with their own seeded random generator."""
+
+    abstract = True
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        # With --processes, Locust imports this file once and forks its workers, so each worker counts
+        # from 0: the worker's index keeps the numbers (sign-up addresses, random generators) apart.
+        self.number = f"{getattr(environment.runner, 'worker_index', 0)}.{next(_user_numbers)}"
+        self.rng = random.Random(f"{SEED}-{type(self).__name__}-{self.number}")
+
+    def wait_time(self):
+        low, high = PROFILE.think_s
+        return self.rng.uniform(low, high)
+
+    def read_feed(self):
+        self.client.get("/api/feed?limit=20", name="/api/feed")
+
+
+class Reader(ChirpUser):
+    """Browses the public feed and its HTML page without logging in."""
+
+    weight = PROFILE.mix.get("Reader", 0)
+
+    @task(4)
+    def feed(self):
+        self.read_feed()
+
+    @task(1)
+    def home_page(self):
+        self.client.get("/", name="/ (page)")
+
+
+class LoggedIn(ChirpUser):
+    """Someone with an account: reads the timeline, the feed, and sometimes posts."""
+
+    abstract = True
+
+    def checked(self, method: str, path: str, **kwargs):
+        """A request that must stay logged in: a 401 means the session was lost, and counts as a failure."""
+        with self.client.request(method, path, name=path, catch_response=True, **kwargs) as response:
+            if response.status_code == 401:
+                response.failure("401: logged out (the session was not found)")
+            return response
+
+    def log_in(self, email: str, password: str):
+        self.client.post("/api/login", json={"email": email, "password": password}, name="/api/login")
+
+    @task(5)
+    def timeline(self):
+        self.checked("GET", "/api/timeline")
+
+    @task(2)
+    def feed(self):
+        self.read_feed()
+
+    @task(1)
+    def post(self):
+        self.checked("POST", "/api/posts", json={"body": f"load test post {self.rng.random():.6f}"})
+
+
+class Member(LoggedIn):
+    """A seeded user (the credentials the seed wrote), logged in once at the start."""
+
+    weight = PROFILE.mix.get("Member", 0)
+
+    def on_start(self):
+        if not CREDENTIALS:
+            raise RuntimeError("no seeded credentials: set SCALELAB_CREDENTIALS (scalelab load does)")
+        self.log_in(*CREDENTIALS[self.rng.randrange(len(CREDENTIALS))])
+
+
+class Newcomer(LoggedIn):
+    """Part of the signup wave: signs up (a welcome email goes out), logs in, then uses Chirp."""
+
+    weight = PROFILE.mix.get("Newcomer", 0)
+
+    def on_start(self):
+        email = f"load-{RUN_ID}-{self.number}@chirp.test"
+        password = f"pw-{self.rng.getrandbits(64):x}"
+        self.client.post(
+            "/api/signup", json={"name": f"Newcomer {self.number}", "email": email, "password": password}, name="/api/signup"
+        )
+        self.log_in(email, password)
+
+
+class Exporter(Member):
+    """A member who also exports their activity as a PDF report."""
+
+    weight = PROFILE.mix.get("Exporter", 0)
+
+    @task(2)
+    def export_report(self):
+        self.checked("POST", "/api/reports")
+
+
+class Uploader(Member):
+    """A member who also changes their avatar."""
+
+    weight = PROFILE.mix.get("Uploader", 0)
+    # FastHttpUser has no `files=`: encode the multipart body once with urllib3.
+    upload_body, upload_type = encode_multipart_formdata({"file": ("avatar.png", avatar_png(), "image/png")})
+
+    avatar_url = None
+
+    @task(2)
+    def upload_avatar(self):
+        if self.avatar_url:
+            # The last upload's picture, viewed a visit later, as its owner and their followers would:
+            # any instance may serve it, so a 404 is the local-disk failure (Lab 2). A visit later, not
+            # at once: after Lab 3 the thumbnail is made by the worker, and appears within seconds.
+            self.client.get(self.avatar_url, name="/avatars/[file]")
+        response = self.checked("POST", "/api/avatar", data=self.upload_body, headers={"Content-Type": self.upload_type})
+        if response.status_code == 201:
+            self.avatar_url = response.json()["url"]
+
+
+if "SCALELAB_LOAD_PROFILE" in os.environ:
+    # Only for `scalelab load`: in the web UI, the user count and spawn rate you type in apply.
+
+    class ProfileShape(LoadTestShape):
+        """Follows the profile's stages; stops at its end."""
+
+        def tick(self):
+            now = self.get_run_time()
+            for stage in PROFILE.stages:
+                if now < stage.until_s:
+                    return stage.users, stage.spawn_rate
+            return None

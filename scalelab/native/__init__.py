@@ -1,1 +1,0 @@
-"""Native mode: the lab stack from system packages, as private processes under `.lab/`, no Docker."""
