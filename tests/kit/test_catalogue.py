@@ -7,11 +7,12 @@ labs marked `available = true`, since later labs are written one at a time.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 
 import pytest
 
-from scalelab import catalogue
+from scalelab.course import catalogue
 from scalelab.errors import LabError
 from scalelab.paths import REPO
 
@@ -94,9 +95,9 @@ def test_find_by_id_and_by_alias():
 
 def test_find_unknown_lab_names_the_choices():
     with pytest.raises(LabError) as raised:
-        catalogue.find("9")
+        catalogue.find("99")
     message = str(raised.value)
-    assert message.startswith("unknown lab '9': choose one of 0-5 or 00-meet-chirp, 01-connection-pool,")
+    assert message.startswith(f"unknown lab '99': choose one of 0-{len(LABS) - 1} or 00-meet-chirp, 01-connection-pool,")
     assert "\n" not in message
 
 
@@ -181,3 +182,41 @@ def test_overlay_lists_solution_files_but_not_caches(tmp_path):
     (solution / "__pycache__" / "db.cpython-311.pyc").write_bytes(b"")
     (lab,) = catalogue.load(path)
     assert lab.overlay() == ["app/db.py"]
+
+
+# --- What the checks above leave to the stack (docs/maintainers.md, "Which test catches what") -------
+
+
+@pytest.mark.parametrize("lab", AVAILABLE, ids=by_id)
+def test_available_lab_s_check_has_a_run_function(lab):
+    """`scalelab check` calls run(settings); a check module without it fails only on the running stack."""
+    from scalelab.course.checks import runner
+
+    try:
+        module = runner.load_check(lab)
+    except runner.CheckUnavailable as exc:
+        pytest.fail(str(exc))
+    parameters = inspect.signature(module.run).parameters
+    assert len(parameters) == 1, f"lab {lab.id}: {lab.check}.run takes {list(parameters)}: make it run(settings)"
+
+
+def broken_version(path: str) -> bytes | None:
+    """The broken module as git's HEAD has it (a checkout may be solved), else as the working tree has it
+    (a lab not committed yet); None if there is none (test_every_listed_module_exists says so)."""
+    from scalelab.course import overlays
+
+    try:
+        committed = overlays.pristine(REPO, path)
+    except LabError:  # no git
+        committed = None
+    if committed is not None:
+        return committed
+    return (REPO / path).read_bytes() if (REPO / path).is_file() else None
+
+
+@pytest.mark.parametrize("lab", [lab for lab in LABS if lab.overlay()], ids=by_id)
+def test_every_solution_file_differs_from_the_broken_module(lab):
+    """An overlay file equal to the module it replaces solves nothing: a copy never edited, or a solution
+    committed as the broken module (after `scalelab solve`)."""
+    unchanged = [path for path in lab.overlay() if (lab.solution_dir / path).read_bytes() == broken_version(path)]
+    assert not unchanged, f"solutions/{lab.id}/ holds the broken version of {', '.join(unchanged)}: write the fix there"

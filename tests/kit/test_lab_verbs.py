@@ -273,7 +273,8 @@ def test_a_hint_level_that_is_not_a_number_is_one_line():
 
 
 def test_hint_for_an_unknown_lab_names_the_choices():
-    assert "unknown lab 'pool': choose one of 0-5" in one_line_error(scalelab("hint", "pool"))
+    last = catalogue.all_labs()[-1].alias
+    assert f"unknown lab 'pool': choose one of 0-{last}" in one_line_error(scalelab("hint", "pool"))
 
 
 # --- fault (the real email provider) --------------------------------------------------------------

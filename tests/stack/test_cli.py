@@ -12,7 +12,7 @@ import pytest
 from scalelab.errors import LabError
 from scalelab.paths import REPO
 from scalelab.stack import docker, doctor
-from scalelab.stack.native import binaries, commands, packages, process, stack
+from scalelab.stack.native import binaries, commands, lifecycle, packages, process
 from scalelab.stack.native.account import current_account
 from scalelab.stack.services import BY_NAME, Service, native_services
 from scalelab.stack.settings import Settings
@@ -52,7 +52,7 @@ def test_a_port_already_in_use_names_the_port_service_and_env_key(lab_settings):
         port = taken.getsockname()[1]
         settings = Settings({**lab_settings.values, "SCALELAB_REDIS_PORT": str(port)})
         with pytest.raises(LabError) as error:
-            stack._check_ports_free([BY_NAME["redis"]], settings)
+            lifecycle._check_ports_free([BY_NAME["redis"]], settings)
     message = str(error.value)
     assert f"port {port} for redis" in message and "SCALELAB_REDIS_PORT" in message and "\n" not in message
 
@@ -76,7 +76,7 @@ def test_a_service_that_will_not_start_shows_its_log_tail(lab_settings, tmp_path
     settings = Settings({**lab_settings.values, "SCALELAB_REDIS_PORT": "1"})  # nothing answers on port 1
     try:
         with pytest.raises(LabError) as error:
-            stack._wait_healthy(broken, settings, pid)
+            lifecycle._wait_healthy(broken, settings, pid)
         assert "broken_probe exited while starting" in str(error.value)
         assert "FATAL: could not open config file" in str(error.value)
         assert "broken_probe.log" in str(error.value)

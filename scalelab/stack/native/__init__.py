@@ -1,6 +1,6 @@
 """Native mode: the lab stack from system packages, as private processes under `.lab/`, no Docker.
 
-`NativeStack` is the stack interface (scalelab/stack/__init__.py) over the modules here: `stack` starts
+`NativeStack` is the stack interface (scalelab/stack/__init__.py) over the modules here: `lifecycle` starts
 and stops services in dependency order, `process` keeps one pid file per service, `commands` says how
 each service is launched.
 """
