@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from scalelab import stack
 from scalelab.course import catalogue, drill
 from scalelab.kit import faults, pg, prom
 from scalelab.kit.clients import closed_loop, log_in, route_reader, seeded_credentials, signup_sender
-from scalelab import stack
 
 LAB = catalogue.find("4")  # the lab the `solved` fixture (conftest.py) solves: the drill needs Labs 1-4
 READERS, SIGNUP_CLIENTS, SIGNUP_PACE_S = 6, 2, 0.5  # light: each signup hashes a password (CPU)

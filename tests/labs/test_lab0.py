@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from scalelab import stack
 from scalelab.course.checks import lab0
-from scalelab.errors import StackNotRunning
 
 
 def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, running_stack):
@@ -17,18 +14,11 @@ def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, run
     result = lab0.run(lab_settings)
     seconds = time.monotonic() - started
     assert result.passed, result.reasons
-    assert result.lab == "00-meet-chirp"
     assert result.reasons == []
     assert result.measurements["failures"] == 0
     assert result.measurements["requests"] >= 150  # 100 users, each reading every 10-20 s, for 35 s
     assert result.measurements["welcome_email"] is True
     assert seconds <= 60, f"the check took {seconds:.0f} s: it must finish within a minute"
-
-
-def test_the_check_says_the_stack_is_down_when_nothing_answers(stack_down_settings):
-    with pytest.raises(StackNotRunning) as raised:
-        lab0.run(stack_down_settings)
-    assert str(raised.value) == "the lab stack is not running: run `make up`"
 
 
 def test_the_check_fails_and_says_why_when_every_feed_read_fails(lab_settings, running_stack):

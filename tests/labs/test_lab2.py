@@ -21,8 +21,6 @@ import requests
 
 from scalelab import stack
 from scalelab.course import catalogue
-from scalelab.course.checks import lab2
-from scalelab.errors import StackNotRunning
 from scalelab.kit.clients import closed_loop, log_in, me_reader, seeded_credentials
 
 LAB = catalogue.find("2")  # the lab the `solved` fixture (conftest.py) solves
@@ -126,7 +124,3 @@ def test_the_fixed_config_refuses_to_start_without_a_secret(monkeypatch):
         fixed_config.settings()
 
 
-def test_the_check_says_the_stack_is_down_when_nothing_answers(stack_down_settings):
-    with pytest.raises(StackNotRunning) as raised:
-        lab2.run(stack_down_settings)
-    assert str(raised.value) == "the lab stack is not running: run `make up`"

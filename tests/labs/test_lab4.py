@@ -3,8 +3,9 @@ data from the real Prometheus scraping the solved app under load, and the multip
 done right (a fresh count after a restart, a dead worker's gauges dropped).
 
 Grafana itself cannot run here (Docker mode only); its dashboards' JSON is checked statically by
-tests/kit/test_dashboards.py. The check failing on the broken app and passing after `scalelab solve 4`
-is tested by tests/labs/test_checks_fail_then_pass.py.
+tests/kit/test_dashboards.py. The check failing on the broken app is tested by
+tests/labs/test_checks_fail_then_pass.py; passing after `scalelab solve 4`, by the solution notebook
+under nbval (tests/notebooks/test_nbval.py).
 """
 
 from __future__ import annotations
