@@ -120,10 +120,15 @@ def cmd_check(args, settings) -> int:
     from scalelab.course import catalogue
     from scalelab.course.checks import runner
 
-    lab = catalogue.find(args.lab)
-    # With --json, stdout carries the JSON object only: whatever a check prints goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        result = runner.run(lab, settings)
+    try:
+        lab = catalogue.find(args.lab)
+        # With --json, stdout carries the JSON object only: whatever a check prints goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            result = runner.run(lab, settings)
+    except LabError as error:
+        if args.json:  # a script reads why the check could not run, as well as its exit code (2)
+            print(json.dumps({"lab": args.lab, "passed": None, "measurements": {}, "reasons": [], "error": str(error)}))
+        raise
     runner.record(lab, result)
     if args.json:
         print(json.dumps(runner.as_json(lab, result), default=str))

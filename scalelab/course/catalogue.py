@@ -109,6 +109,12 @@ def all_labs() -> list[Lab]:
     return load(CATALOGUE)
 
 
+class UnknownLab(LabError):
+    """A lab id or alias the catalogue does not have: a command that cannot run (exit 2)."""
+
+    exit_code = 2
+
+
 def find(lab_id_or_alias: str) -> Lab:
     labs = all_labs()
     for lab in labs:
@@ -116,7 +122,7 @@ def find(lab_id_or_alias: str) -> Lab:
             return lab
     # Aliases are the lab positions 0..n (tests/kit/test_catalogue.py holds the catalogue to that).
     choices = f"{labs[0].alias}-{labs[-1].alias} or {', '.join(lab.id for lab in labs)}"
-    raise LabError(f"unknown lab {lab_id_or_alias!r}: choose one of {choices}")
+    raise UnknownLab(f"unknown lab {lab_id_or_alias!r}: choose one of {choices}")
 
 
 def _lab(table: dict, position: int, where: str, repo: Path) -> Lab:

@@ -235,9 +235,20 @@ def test_check_exits_2_for_a_lab_with_no_check_yet(course):
     assert "lab 02-state has no check yet" in one_line_error(result, code=2)
 
 
-def test_check_of_an_unknown_lab_names_the_choices(course):
+def test_check_of_an_unknown_lab_names_the_choices_and_could_not_run(course):
     result = scalelab("check", "9", repo=course)
-    assert "unknown lab '9': choose one of 0-2 or 00-intro, 01-pool, 02-state" in one_line_error(result)
+    assert "unknown lab '9': choose one of 0-2 or 00-intro, 01-pool, 02-state" in one_line_error(result, code=2)
+
+    scripted = scalelab("check", "9", "--json", repo=course)
+    assert scripted.returncode == 2, scripted.stderr
+    report = json.loads(scripted.stdout)
+    assert report["lab"] == "9" and report["passed"] is None and report["error"].startswith("unknown lab '9'")
+
+
+def test_check_json_says_why_it_could_not_run(course, free_port):
+    result = scalelab("check", "0", "--json", repo=course, env={"SCALELAB_HTTP_PORT": str(free_port())})
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stdout)["error"].startswith("the lab stack is not running")
 
 
 # --- hint (the real catalogue) ------------------------------------------------------------------
@@ -274,7 +285,7 @@ def test_a_hint_level_that_is_not_a_number_is_one_line():
 
 def test_hint_for_an_unknown_lab_names_the_choices():
     last = catalogue.all_labs()[-1].alias
-    assert f"unknown lab 'pool': choose one of 0-{last}" in one_line_error(scalelab("hint", "pool"))
+    assert f"unknown lab 'pool': choose one of 0-{last}" in one_line_error(scalelab("hint", "pool"), code=2)
 
 
 # --- fault (the real email provider) --------------------------------------------------------------
@@ -504,15 +515,15 @@ def test_reset_when_the_learner_committed_the_solution_says_how_to_get_the_cours
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
+    ("args", "expected", "code"),
     [
-        (("reset",), "name one lab or --all"),
-        (("reset", "1", "--all"), "name one lab or --all"),
-        (("reset", "7"), "unknown lab '7'"),
+        (("reset",), "name one lab or --all", 1),
+        (("reset", "1", "--all"), "name one lab or --all", 1),
+        (("reset", "7"), "unknown lab '7'", 2),
     ],
 )
-def test_bad_reset_arguments_are_one_line(course, args, expected):
-    assert expected in one_line_error(scalelab(*args, repo=course))
+def test_bad_reset_arguments_are_one_line(course, args, expected, code):
+    assert expected in one_line_error(scalelab(*args, repo=course), code=code)
 
 
 def test_reset_without_git_names_the_fix(course, tmp_path):

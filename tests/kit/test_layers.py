@@ -13,8 +13,11 @@ And every module a lab lists in labs/labs.toml opens by saying why it is fragile
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
 import re
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,48 @@ def test_the_app_package_names_every_fragile_module_with_its_lab():
             name = Path(module).name
             named = re.search(rf"{re.escape(name)}[^()]*\(Lab {lab.alias}\)", docstring)
             assert named, f"broken_app/__init__.py's docstring does not name {name} under (Lab {lab.alias})"
+
+
+# --- What the command needs to run -----------------------------------------------------------------------
+
+
+def reachable_modules(start: list[str]) -> set[str]:
+    """The toolkit's modules that `start` imports, directly or not, lazily (inside a function) or not."""
+    seen, todo = set(), list(start)
+    while todo:
+        name = todo.pop()
+        path = REPO / Path(*name.split("."))
+        path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        if name in seen or not path.exists():
+            continue
+        seen.add(name)
+        todo += [imported for imported in imports(path.read_text()) if imported.startswith(TOOLKIT + ".")]
+        todo += [name.rsplit(".", 1)[0]] if "." in name else []  # a module's package runs first
+    return seen
+
+
+def canonical(requirement: str) -> str:
+    """"prometheus_client>=0.20" -> "prometheus-client" (PEP 503's normal form of the name)."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", requirement.strip())[0]).lower()
+
+
+def test_what_the_command_and_its_checks_import_is_installed_with_it():
+    """`pip install .` must be enough for every verb and check: the dependency groups (notebooks, test)
+    are for the notebooks and the suite. A library the command imports belongs in [project] dependencies."""
+    distributions = importlib.metadata.packages_distributions()
+    with open(REPO / "pyproject.toml", "rb") as file:
+        declared = {canonical(spec) for spec in tomllib.load(file)["project"]["dependencies"]}
+    # What a declared library requires comes with it (boto3 brings botocore).
+    requires = [spec for name in list(declared) for spec in importlib.metadata.requires(name) or []]
+    declared |= {canonical(spec) for spec in requires if "extra ==" not in spec}
+    modules = reachable_modules(["scalelab.cli", *(lab.check for lab in catalogue.all_labs())])
+    missing = set()
+    for module in modules:
+        path = REPO / Path(*module.split("."))
+        source = (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text()
+        for name in imports(source):
+            top = name.split(".")[0]
+            for distribution in distributions.get(top, []):
+                if canonical(distribution) not in declared and top not in (TOOLKIT, *sys.stdlib_module_names):
+                    missing.add(f"{module} imports {top} ({distribution})")
+    assert not missing, sorted(missing)

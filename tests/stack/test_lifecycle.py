@@ -1,12 +1,17 @@
-"""`up` is idempotent, `down` leaves nothing behind, and a crash's stale pid file does no harm.
+"""`up` is idempotent, `down` leaves nothing behind, and a crash (its stale pid file, its orphans) does no harm.
 
 This test takes the stack down and brings it back up (warm), so the rest of the suite still has it.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+
+import psutil
+import requests
 
 from scalelab.paths import REPO, pid_file
 from scalelab.stack import health
@@ -48,3 +53,20 @@ def test_up_twice_down_twice_and_a_stale_pid_file(lab_settings, running_stack):
     assert sorted(_listening(lab_settings)) == sorted(
         port for service in native_services() for port in ports_of(service, lab_settings).values()
     )
+
+
+def test_up_after_an_instance_crashed_starts_it_again(lab_settings, running_stack):
+    """Lab 2 has learners kill instances. A SIGKILLed gunicorn master leaves its workers serving on
+    its port for a few seconds; `up` ends them (the dead master's process group) and starts app1."""
+    master = process.running_pid("app1")
+    # Stopped, the workers cannot notice their master is gone and leave on their own: they hold the
+    # port until something ends them, as a busy worker would.
+    for worker in psutil.Process(master).children():
+        worker.suspend()
+    os.kill(master, signal.SIGKILL)
+    assert health.port_in_use(lab_settings.port("APP1")), "app1's workers should still hold its port"
+    back = scalelab("up", "--native")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "app1: removed a stale pid file" in back.stdout
+    assert process.running_pid("app1") not in (None, master)
+    assert requests.get(f"http://{lab_settings.address('app1')}/healthz", timeout=10).status_code == 200

@@ -40,12 +40,46 @@ def running_pid(name: str) -> int | None:
     return pid if _start_time(pid) == started else None
 
 
-def clear_stale(name: str) -> bool:
-    """Remove a pid file whose process is gone. True if there was one."""
+def clear_stale(name: str, grace_s: float = 10.0) -> bool:
+    """Remove a pid file whose process is gone, and end what that process left behind. True if there was one.
+
+    A crashed leader can leave its children running: gunicorn's workers, SIGKILLed master or not, keep
+    serving on its port for some seconds, and the port looks taken. They are still in the leader's
+    process group (spawn() starts each service as a session leader), so that group is killed, unless
+    a live process now owns the leader's pid (reused: its group is somebody else's).
+    """
     path = pid_file(name)
-    if path.exists() and running_pid(name) is None:
-        path.unlink()
-        return True
+    if not path.exists() or running_pid(name) is not None:
+        return False
+    try:
+        leader = int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        leader = None
+    path.unlink()
+    if leader is not None and _start_time(leader) is None:
+        _kill_group(leader, grace_s)
+    return True
+
+
+def _kill_group(group: int, grace_s: float) -> None:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _group_alive(group):
+        time.sleep(0.1)
+
+
+def _group_alive(group: int) -> bool:
+    """Does a process of the group still run? A zombie holds no port, and nobody may ever reap it."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[2] == str(group) and fields[0] != "Z":  # fields: state, ppid, process group, ...
+            return True
     return False
 
 
