@@ -152,12 +152,13 @@ def cmd_solve(args, settings) -> int:
 def cmd_reset(args, settings) -> int:
     from scalelab.course import catalogue, overlays
 
-    if args.all == bool(args.lab):
-        raise LabError("name one lab or --all: `scalelab reset 1` or `scalelab reset --all`")
+    if args.all == bool(args.labs):
+        raise LabError("name a lab or --all: `scalelab reset 1`, `scalelab reset 3 2 1` or `scalelab reset --all`")
     every = catalogue.all_labs()
-    selected = every if args.all else [catalogue.find(args.lab)]
+    selected = every if args.all else [catalogue.find(name) for name in args.labs]
     outcome = overlays.reset(selected, every)
-    print("reset every lab:" if args.all else f"reset lab {selected[0].alias} ({selected[0].title}):")
+    names = ", ".join(f"{lab.alias} ({lab.title})" for lab in selected)
+    print("reset every lab:" if args.all else f"reset lab{'s' if len(selected) > 1 else ''} {names}:")
     overlays.report(outcome, REPO, print)
     if not outcome.changes and not outcome.problems:
         print("nothing to reset: this lab has no broken modules")
@@ -378,7 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve.set_defaults(func=cmd_solve)
 
     reset = verbs.add_parser("reset", help="put a lab's broken modules back as in git (your edits are backed up)")
-    reset.add_argument("lab", nargs="?", help="the lab's number or id")
+    # Several labs at once restart the app once: a notebook resets what it solved in one go.
+    reset.add_argument("labs", nargs="*", metavar="LAB", help="the labs' numbers or ids")
     reset.add_argument("--all", action="store_true", help="every lab's modules")
     reset.set_defaults(func=cmd_reset)
 

@@ -470,6 +470,16 @@ def test_reset_restores_the_broken_module_and_saves_the_edits(course):
     assert "broken_app/db.py  restored from git" in result.stdout
 
 
+def test_reset_of_several_labs_restores_them_all_at_once(course):
+    assert scalelab("solve", "02-state", repo=course).returncode == 0  # labs 1 and 2
+    result = scalelab("reset", "2", "1", repo=course)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("reset labs 2 (State), 1 (Pool):")
+    for path in ("broken_app/db.py", "broken_app/config.py"):
+        assert (course / path).read_text() == broken(path)
+    assert result.stdout.count("are not running") == 1  # one restart for both labs
+
+
 def test_reset_after_solve_needs_no_backup(course):
     scalelab("solve", "1", repo=course)
     result = scalelab("reset", "1", repo=course)
@@ -517,8 +527,8 @@ def test_reset_when_the_learner_committed_the_solution_says_how_to_get_the_cours
 @pytest.mark.parametrize(
     ("args", "expected", "code"),
     [
-        (("reset",), "name one lab or --all", 1),
-        (("reset", "1", "--all"), "name one lab or --all", 1),
+        (("reset",), "name a lab or --all", 1),
+        (("reset", "1", "--all"), "name a lab or --all", 1),
         (("reset", "7"), "unknown lab '7'", 2),
     ],
 )
