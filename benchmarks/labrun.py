@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import argparse
 import collections
-import subprocess
 import sys
 
 from scalelab import stack
 from scalelab.course import catalogue, overlays
 from scalelab.errors import LabError
-from scalelab.kit import faults
+from scalelab.kit import faults, verbs
 from scalelab.kit.clients import Outcome, percentile, require_app
 from scalelab.paths import REPO
 
 
 def scalelab(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "scalelab", *args], cwd=REPO, capture_output=True, text=True, timeout=600
-    )
-    if result.returncode != 0:
-        raise LabError(f"`scalelab {' '.join(args)}` failed (exit {result.returncode}): {(result.stdout + result.stderr).strip()}")
-    return result.stdout
+    """A verb, run quietly: what it printed (a failure raises LabError with it)."""
+    return verbs.scalelab(*args, show=False).stdout
 
 
 def preflight(settings, aliases: tuple[str, ...]) -> None:
