@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import os
 import socket
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -16,6 +17,12 @@ ARTIFACTS = REPO / "artifacts"
 # Tests marked `clone` clone the repository and run a second stack in it: minutes each, so they run
 # where .ci/run asks for them.
 CLONE_TESTS = os.environ.get("SCALELAB_CLONE_TESTS") == "1"
+# Those minutes run beside the parts of the suite that time nothing, which run first: each selected
+# clone test module's `walk(folder)` starts on a thread at the suite's first test, and its test,
+# ordered right after these parts, waits for it. So no check, notebook or wall run ever shares the
+# cores with a second stack (that made timed checks flaky), and CI saves the walk's time.
+UNTIMED_PARTS = ("app", "browser", "kit", "stack")
+CLONE_WALKS: dict[str, Future] = {}
 
 
 # Seconds and tests per part of the suite (tests/<part>/), printed after pytest's slowest tests so that a
@@ -55,6 +62,30 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("clone") and not CLONE_TESTS:
             item.add_marker(skip)
+    items.sort(key=run_order)  # stable: within each group, pytest's order
+
+
+def run_order(item) -> int:
+    if item.get_closest_marker("clone"):
+        return 1
+    return 0 if suite_part(item.nodeid) in UNTIMED_PARTS else 2
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clone_walks_in_background(request, tmp_path_factory):
+    selected = [item for item in request.session.items if item.get_closest_marker("clone")] if CLONE_TESTS else []
+    modules = {item.module for item in selected}
+    threads = ThreadPoolExecutor(max_workers=len(modules) or 1, thread_name_prefix="clone")
+    for module in modules:
+        CLONE_WALKS[module.__name__] = threads.submit(module.walk, tmp_path_factory.mktemp(module.__name__))
+    yield
+    threads.shutdown(wait=True)  # a walk ends with `make down`: never leave its stack running
+
+
+@pytest.fixture
+def clone_test_started(request) -> Future:
+    """The walk of this clone test's module, started at the suite's first test (see CLONE_WALKS)."""
+    return CLONE_WALKS[request.module.__name__]
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,15 @@ The clone runs .env.example's machine size, `full`, while the rest of the suite 
 It clones the committed repository (not this working tree) into a temporary folder and runs a second
 stack there, on the ports of .env.example moved up by PORT_SHIFT so that it does not meet the stack
 the rest of the suite uses. It takes minutes (a fresh .venv, the stack's start, the check), so it
-runs where .ci/run asks for it (SCALELAB_CLONE_TESTS=1) and is skipped elsewhere.
+runs where .ci/run asks for it (SCALELAB_CLONE_TESTS=1) and is skipped elsewhere. Those minutes
+overlap the parts of the suite that time nothing: tests/conftest.py starts `walk` on a thread at the
+suite's first test, and this test waits for it.
 """
 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 import requests
@@ -28,23 +31,33 @@ pytestmark = pytest.mark.clone
 PORT_SHIFT = 12000
 
 
-def run(command: list[str], folder, env: dict, timeout: float) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
-    print(f"$ {' '.join(command)}  -> exit {result.returncode}\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    return result
+def walk(folder: Path) -> list[str]:
+    """The README's commands in a clone made in folder, asserting as they go; returns what each command
+    printed. It runs on a thread beside other tests (tests/conftest.py), so it keeps its transcript
+    instead of printing it."""
+    clone, ports, env = clone_repo(folder, PORT_SHIFT)
+    transcript: list[str] = []
 
+    def run(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True, timeout=timeout)
+        transcript.append(f"$ {' '.join(command)}  -> exit {result.returncode}\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        return result
 
-def test_clone_make_up_open_chirp_pass_lab_0_make_down(tmp_path):
-    clone, ports, env = clone_repo(tmp_path, PORT_SHIFT)
     try:
-        assert run(["make", "up"], clone, env, timeout=1200).returncode == 0
+        assert run(["make", "up"], timeout=1200).returncode == 0, transcript[-1]
         chirp = requests.get(f"http://127.0.0.1:{ports['SCALELAB_HTTP_PORT']}/", timeout=30)
         assert chirp.status_code == 200 and "Chirp" in chirp.text
         assert chirp.headers["X-Served-By"] in ("app1", "app2")
         full = Settings(parse_env_file(clone / ".env"))
         assert measure_machine(clone, full) == machines.get("full").settings
-        assert run([".venv/bin/scalelab", "check", "0"], clone, env, timeout=600).returncode == 0
+        assert run([".venv/bin/scalelab", "check", "0"], timeout=600).returncode == 0, transcript[-1]
     finally:
-        down = run(["make", "down"], clone, env, timeout=300)
-    assert down.returncode == 0
+        down = run(["make", "down"], timeout=300)
+    assert down.returncode == 0, transcript[-1]
     assert not [port for port in ports.values() if health.port_in_use(port)]
+    return transcript
+
+
+def test_clone_make_up_open_chirp_pass_lab_0_make_down(clone_test_started):
+    """Waits for walk, started at the suite's first test; its failure is raised here."""
+    print("\n".join(clone_test_started.result(timeout=1800)))
