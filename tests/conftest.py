@@ -8,6 +8,7 @@ import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
+from course_tree import CourseTree
 
 from scalelab import stack
 from scalelab.paths import REPO
@@ -86,6 +87,21 @@ def clone_walks_in_background(request, tmp_path_factory):
 def clone_test_started(request) -> Future:
     """The walk of this clone test's module, started at the suite's first test (see CLONE_WALKS)."""
     return CLONE_WALKS[request.module.__name__]
+
+
+@pytest.fixture(scope="session")
+def course_tree(running_stack):
+    """The labs whose solutions the working tree holds (course_tree.py); git's tree again at the end."""
+    tree = CourseTree()
+    yield tree
+    tree.reset()
+
+
+@pytest.fixture(scope="module")
+def broken(lab_settings, course_tree):
+    """The stack running the broken app, as a learner meets it (no lab solved)."""
+    course_tree.hold(set())
+    return lab_settings
 
 
 @pytest.fixture(scope="session")

@@ -7,28 +7,27 @@ that lab, not here. test_the_harness_covers_every_available_lab_with_a_broken_si
 lab is left out that way: while no lab has landed, the parametrized test has nothing to run.
 
 The two halves, as the learner would run them:
-  FAIL, here: `scalelab reset --all`, then `scalelab solve` each lab it requires, then `scalelab reset
-  LAB` (the app is broken in this lab's way only, so a failing check is about this lab); `scalelab
-  check LAB --json` exits 1, with at least one reason; always, even when a step fails, `scalelab reset
-  --all` (`reset LAB` alone would leave solved the labs that `solve` applied first).
+  FAIL, here: the labs LAB requires solved and no other (`scalelab reset` and `solve`, moved as little
+  as can be: tests/course_tree.py), so the app is broken in this lab's way only and a failing check is
+  about this lab; `scalelab check LAB --json` exits 1, with at least one reason. Run in course order,
+  each lab's broken side is the one before it solved: one `solve` (one restart) per lab.
   PASS, in the lab's solution notebook, which nbval runs (tests/notebooks/test_nbval.py): the learner
   solves the lab there, then runs `scalelab check LAB`, and nbval compares the printed verdict
   ("scalelab check 3 passed: True") with the stored one. Running the check after solve here too cost
   CI minutes and proved nothing more; test_each_solution_notebook_checks_its_lab_after_solving it
   keeps every notebook doing it. `make test PYTEST_ARGS="-k lab3"` runs both halves of Lab 3.
-solve and reset restart app1 and app2 when broken_app/ changes. Uncommitted edits to lab modules in
-this checkout are saved under .lab/backups/ first (the verbs print where), never lost.
+solve and reset restart app1, app2 and the worker when broken_app/ changes. Uncommitted edits to lab
+modules in this checkout are saved under .lab/backups/ first (the verbs print where), never lost.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from course_tree import CourseTree, scalelab
 
 from scalelab.course import catalogue
 from scalelab.paths import REPO
@@ -38,44 +37,24 @@ SOLVABLE = [lab for lab in catalogue.all_labs() if lab.available and lab.overlay
 CHECK_TIMEOUT_S = 1800
 
 
-def scalelab(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """A verb run in this checkout, as the learner would run it."""
-    return run_verb([sys.executable, "-m", "scalelab"], args, REPO, None, timeout)
-
-
-def run_verb(program: list[str], args, folder, env: dict | None, timeout: float) -> subprocess.CompletedProcess:
-    result = subprocess.run([*program, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
-    # Shown by pytest when the test fails: what each verb said.
-    print(f"$ scalelab {' '.join(args)}  (in {folder}) -> exit {result.returncode}\n{result.stdout}{result.stderr}")
-    return result
-
-
-def check(lab_id: str, verb=scalelab) -> tuple[int, dict]:
-    result = verb("check", lab_id, "--json", timeout=CHECK_TIMEOUT_S)
+def check(lab_id: str) -> tuple[int, dict]:
+    result = scalelab("check", lab_id, "--json", timeout=CHECK_TIMEOUT_S)
     assert result.returncode in (0, 1), f"the check of {lab_id} could not run: {result.stderr.strip()}"
     return result.returncode, json.loads(result.stdout)
 
 
-def fails_broken_alone(lab: catalogue.Lab, verb=scalelab) -> None:
-    """The FAIL half above; `verb(*args, timeout=...)` runs one scalelab verb in the checkout under test."""
-    try:
-        assert verb("reset", "--all").returncode == 0
-        for required in lab.requires:
-            assert verb("solve", required).returncode == 0
-        assert verb("reset", lab.id).returncode == 0
-
-        code, report = check(lab.id, verb)
-        assert (code, report["passed"]) == (1, False), f"the check of {lab.id} passes on the broken app: {report}"
-        assert report["reasons"], f"the check of {lab.id} fails without saying why: {report}"
-    finally:
-        restored = verb("reset", "--all")
-    assert restored.returncode == 0, restored.stderr
+def fails_broken_alone(lab: catalogue.Lab, course_tree: CourseTree) -> None:
+    """The FAIL half above."""
+    course_tree.hold(lab.requires)
+    code, report = check(lab.id)
+    assert (code, report["passed"]) == (1, False), f"the check of {lab.id} passes on the broken app: {report}"
+    assert report["reasons"], f"the check of {lab.id} fails without saying why: {report}"
 
 
 @pytest.mark.wall
 @pytest.mark.parametrize("lab", SOLVABLE, ids=lambda lab: f"lab{lab.alias}")  # `-k lab3` picks one lab
-def test_check_fails_on_the_app_broken_in_the_lab_s_way(lab, running_stack, stack_memory):
-    fails_broken_alone(lab)
+def test_check_fails_on_the_app_broken_in_the_lab_s_way(lab, course_tree, stack_memory):
+    fails_broken_alone(lab, course_tree)
     stack_memory.loads_run.add(lab.id)
 
 

@@ -9,7 +9,7 @@ from scalelab import stack
 from scalelab.course.checks import lab0
 
 
-def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, running_stack):
+def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, broken):
     started = time.monotonic()
     result = lab0.run(lab_settings)
     seconds = time.monotonic() - started
@@ -21,7 +21,7 @@ def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, run
     assert seconds <= 60, f"the check took {seconds:.0f} s: it must finish within a minute"
 
 
-def test_the_check_fails_and_says_why_when_every_feed_read_fails(lab_settings, running_stack):
+def test_the_check_fails_and_says_why_when_every_feed_read_fails(lab_settings, broken):
     # Both instances pointed at the `postgres` database: /healthz (SELECT 1) still answers, so the
     # stack looks up, but Chirp's tables are not there and every feed read and signup is a 500.
     wrong_database = lab_settings.postgres_url("postgres", user="chirp", sqlalchemy=True)

@@ -27,7 +27,7 @@ LAB = catalogue.find("5")  # the lab the `solved` fixture (conftest.py) solves
 FEED_TTL_S = 2  # solutions/05-wall/broken_app/posts.py (not importable: it is not the module that runs)
 
 
-def test_check_5_on_the_untouched_app_fails_with_reasons_not_a_traceback(running_stack):
+def test_check_5_on_the_untouched_app_fails_with_reasons_not_a_traceback(broken):
     """Before the `solved` fixture below applies Labs 1 to 5: sessions still in memory (Lab 2), so the
     check's own post may be a 401, and every feed read still queries PostgreSQL."""
     result = subprocess.run(

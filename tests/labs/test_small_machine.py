@@ -12,8 +12,9 @@ On a stack of another size (a developer's laptop) it is skipped, saying why.
 from __future__ import annotations
 
 import pytest
+from course_tree import scalelab
 from machine_size import measure_machine
-from test_checks_fail_then_pass import SOLVABLE, scalelab
+from test_checks_fail_then_pass import SOLVABLE
 
 from scalelab.paths import REPO
 from scalelab.stack import machines
@@ -35,7 +36,7 @@ def test_the_stack_runs_the_4gib_size(lab_settings):
     assert measure_machine(REPO, lab_settings) == SMALL.settings
 
 
-def test_a_bigger_load_run_is_cut_to_the_size_s_users(stack_memory, lab_settings):
+def test_a_bigger_load_run_is_cut_to_the_size_s_users(stack_memory, broken, lab_settings):
     """The notebooks' biggest run (Lab 0's ramp to 2,000 users) on the broken app, cut to 500, and
     faster: 500 users arrive in 60 s here (30 s in CI: SCALELAB_RUN_SCALE), in 90 s in the notebooks."""
     result = scalelab("load", "launch-day", "--users", "2000", "--duration", "60")

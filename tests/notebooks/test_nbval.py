@@ -9,6 +9,7 @@ process keeps the notebook's kernel, and its Locust runs, apart from this test s
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,6 +38,8 @@ NOTEBOOKS = [lab for lab in catalogue.all_labs() if lab.available]
 # was written for, on the same stack (its kernel reads SCALELAB_MACHINE from the environment; only the
 # cap differs for a notebook, the stack is already up).
 MACHINE_FOR_NOTEBOOK = {"0": "full"}
+SLOW_CELL = re.compile(r"^\d+\.\d+s call .*$", re.MULTILINE)
+SLOW_CELLS_SHOWN = 6
 
 
 def wait_until_calm(app_url: str) -> None:
@@ -53,7 +56,7 @@ def wait_until_calm(app_url: str) -> None:
 
 
 @pytest.mark.parametrize("lab", NOTEBOOKS, ids=lambda lab: f"lab{lab.alias}-{lab.notebook}")  # `-k lab3` picks one lab
-def test_the_solution_notebook_passes_nbval(lab, lab_settings, running_stack):
+def test_the_solution_notebook_passes_nbval(lab, lab_settings, course_tree, capsys):
     notebook = lab.notebook_source.relative_to(REPO)
     command = [
         sys.executable, "-m", "pytest", str(notebook),
@@ -66,10 +69,15 @@ def test_the_solution_notebook_passes_nbval(lab, lab_settings, running_stack):
     env = dict(os.environ)
     if lab.alias in MACHINE_FOR_NOTEBOOK:
         env["SCALELAB_MACHINE"] = MACHINE_FOR_NOTEBOOK[lab.alias]
+    course_tree.hold(set())  # each notebook starts where a learner starts: the broken app
     try:
         result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=NOTEBOOK_TIMEOUT_S)
     finally:
+        course_tree.forget()  # the notebook solved and reset labs itself
         faults.clear()
         wait_until_calm(lab_settings.app_url)
     report = "\n".join((result.stdout + result.stderr).strip().splitlines()[-60:])
     assert result.returncode == 0, f"nbval failed on {notebook}:\n{report}"
+    # nbval's own --durations (pyproject's addopts): the notebook's costliest cells, in CI's log.
+    with capsys.disabled():
+        print(f"\n{notebook}, slowest cells:", *SLOW_CELL.findall(result.stdout)[:SLOW_CELLS_SHOWN], sep="\n  ")

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.wall
 
 
 @pytest.fixture
-def no_faults(running_stack):
+def no_faults(broken):
+    """The broken app, each wall test's subject, with no fault set."""
     faults.clear()
     yield
     faults.clear()
