@@ -49,9 +49,16 @@ CREDENTIALS = _credentials()
 
 
 class ChirpUser(FastHttpUser):
-    """A simulated person: numbered in spawn order, with their own seeded random generator."""
+    """A simulated person: numbered in spawn order, with their own seeded random generator.
+
+    Each user's steps, and their weights, are in `steps`. Locust would pick a user's next @task with
+    the process-wide `random`, which the users' greenlets share in whatever order they wake: no seed
+    could make that repeatable. So the one @task below picks the next step with the user's own
+    generator, and a run with the same seed sends each user's requests in the same order.
+    """
 
     abstract = True
+    steps: dict[str, int] = {}  # method name -> weight
 
     def __init__(self, environment):
         super().__init__(environment)
@@ -64,6 +71,13 @@ class ChirpUser(FastHttpUser):
         low, high = PROFILE.think_s
         return self.rng.uniform(low, high)
 
+    @task
+    def next_step(self):
+        getattr(self, self.pick_step())()
+
+    def pick_step(self) -> str:
+        return self.rng.choices(list(self.steps), weights=list(self.steps.values()))[0]
+
     def read_feed(self):
         self.client.get("/api/feed?limit=20", name="/api/feed")
 
@@ -72,12 +86,11 @@ class Reader(ChirpUser):
     """Browses the public feed and its HTML page without logging in."""
 
     weight = PROFILE.mix.get("Reader", 0)
+    steps = {"feed": 4, "home_page": 1}
 
-    @task(4)
     def feed(self):
         self.read_feed()
 
-    @task(1)
     def home_page(self):
         self.client.get("/", name="/ (page)")
 
@@ -86,6 +99,7 @@ class LoggedIn(ChirpUser):
     """Someone with an account: reads the timeline, the feed, and sometimes posts."""
 
     abstract = True
+    steps = {"timeline": 5, "feed": 2, "post": 1}
 
     def checked(self, method: str, path: str, **kwargs):
         """A request that must stay logged in: a 401 means the session was lost, and counts as a failure."""
@@ -97,15 +111,12 @@ class LoggedIn(ChirpUser):
     def log_in(self, email: str, password: str):
         self.client.post("/api/login", json={"email": email, "password": password}, name="/api/login")
 
-    @task(5)
     def timeline(self):
         self.checked("GET", "/api/timeline")
 
-    @task(2)
     def feed(self):
         self.read_feed()
 
-    @task(1)
     def post(self):
         self.checked("POST", "/api/posts", json={"body": f"load test post {self.rng.random():.6f}"})
 
@@ -139,8 +150,8 @@ class Exporter(Member):
     """A member who also exports their activity as a PDF report."""
 
     weight = PROFILE.mix.get("Exporter", 0)
+    steps = {**LoggedIn.steps, "export_report": 2}
 
-    @task(2)
     def export_report(self):
         self.checked("POST", "/api/reports")
 
@@ -153,8 +164,8 @@ class Uploader(Member):
     upload_body, upload_type = encode_multipart_formdata({"file": ("avatar.png", avatar_png(), "image/png")})
 
     avatar_url = None
+    steps = {**LoggedIn.steps, "upload_avatar": 2}
 
-    @task(2)
     def upload_avatar(self):
         if self.avatar_url:
             # The last upload's picture, viewed a visit later, as its owner and their followers would:
