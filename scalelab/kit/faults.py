@@ -16,6 +16,9 @@ from scalelab.kit import mailbox
 from scalelab.stack import settings as settings_module
 
 REDIS_KEY = "scalelab:faults"  # the same key as broken_app/lab_faults.py
+# Each app worker re-reads the faults in Redis at most once a second (lab_faults.py's REFRESH_S): a
+# fault set now is in force everywhere this long after.
+APP_SEES_FAULTS_WITHIN_S = 1.2
 
 
 @dataclass(frozen=True)

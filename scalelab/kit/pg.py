@@ -66,6 +66,9 @@ class ConnectionSample:
     server_connections: int  # Chirp's backends in PostgreSQL
     direct: int  # of those, the ones not opened by PgBouncer
     by_state: dict[str, int]
+    # Each backend that sat `idle in transaction` (a connection held open between statements): how
+    # long so far, in seconds, and the last statement it ran.
+    idle_in_transaction: list[tuple[float, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -80,8 +83,12 @@ class ConnectionSampler:
         backends = activity(self.settings)
         # PgBouncer's own side of each server connection is the client port PostgreSQL sees.
         pooled_ports = set(pgbouncer("SERVERS", self.settings)["local_port"])
-        direct = int((~backends["client_port"].isin(pooled_ports)).sum()) if len(backends) else 0
-        return ConnectionSample(len(backends), direct, backends["state"].value_counts().to_dict() if len(backends) else {})
+        if not len(backends):
+            return ConnectionSample(0, 0, {})
+        direct = int((~backends["client_port"].isin(pooled_ports)).sum())
+        idle = backends[backends["state"] == "idle in transaction"]
+        held = [(seconds.total_seconds(), query) for seconds, query in zip(idle["in_state_for"], idle["query"])]
+        return ConnectionSample(len(backends), direct, backends["state"].value_counts().to_dict(), held)
 
     @contextmanager
     def running(self):
@@ -106,3 +113,11 @@ class ConnectionSampler:
     @property
     def peak_direct(self) -> int:
         return max((s.direct for s in self.samples), default=0)
+
+    def longest_held(self, statement: str) -> float:
+        """The longest a backend was seen idle in transaction after a statement starting with `statement`."""
+        return max(
+            (seconds for s in self.samples for seconds, query in s.idle_in_transaction
+             if query.lstrip().upper().startswith(statement.upper())),
+            default=0.0,
+        )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from machine_size import MemorySampler
 
+from scalelab import stack
 from scalelab.kit import faults
 from scalelab.paths import REPO
 
@@ -18,6 +21,29 @@ def solved(request, lab_settings, course_tree):
         yield lab_settings
     finally:
         faults.clear()
+
+
+@pytest.fixture
+def half_fixed(solved):
+    """A context manager: app1 and app2 restarted with some of the solved modules replaced (a learner's
+    half fix: {path: content}) and extra environment, then put back and restarted. For the measurements
+    a check adds, each shown to fail on its own module broken, the lab's other fixes applied."""
+
+    @contextlib.contextmanager
+    def replaced(files: dict[str, bytes], env: dict[str, str] | None = None):
+        saved = {path: (REPO / path).read_bytes() for path in files}
+        running = stack.current(solved)
+        try:
+            for path, content in files.items():
+                (REPO / path).write_bytes(content)
+            running.restart(["app1", "app2"], env=env)
+            yield solved
+        finally:
+            for path, content in saved.items():
+                (REPO / path).write_bytes(content)
+            running.restart(["app1", "app2"])
+
+    return replaced
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
-"""Lab 1's toolkit pieces that need no load: the check when the stack is down, and scalelab.kit.applogs,
-which the notebook and the hints use to find the real error in the app's logs.
+"""Lab 1 on the real stack: each measurement check 1 makes fails on a half fix (its own module broken,
+the lab's other fixes applied); and scalelab.kit.applogs, which the notebook and the hints use to find
+the real error in the app's logs.
 
-The check failing on the broken app and passing after `scalelab solve 1` is tested by
-tests/labs/test_checks_fail_then_pass.py; the notebook by tests/notebooks/test_nbval.py.
+The whole check failing on the broken app and passing after `scalelab solve 1` is tested by
+tests/labs/test_checks_fail_then_pass.py and the notebook (tests/notebooks/test_nbval.py).
 """
 
 from __future__ import annotations
@@ -10,13 +11,51 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from course_tree import pristine
 
 from scalelab import stack
+from scalelab.course import catalogue
+from scalelab.course.checks import lab1
 from scalelab.errors import LabError
 from scalelab.kit import applogs
 from scalelab.stack import native
 
+LAB = catalogue.find("1")  # the lab the `solved` fixture (conftest.py) solves
+DB_PY = "broken_app/db.py"
 QUEUEPOOL = "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"
+
+
+# --- Check 1 on half fixes: the reference fix with one part left out ---------------------------------
+
+
+@pytest.mark.wall
+def test_a_signup_holding_its_connection_across_the_email_fails_check_1(half_fixed):
+    """PgBouncer and the pool fixed (db.py), but the email still sent inside the transaction (auth.py)."""
+    with half_fixed({"broken_app/auth.py": pristine("broken_app/auth.py")}) as settings:
+        measurements: dict = {}
+        reasons = lab1.under_load(settings, measurements, seconds=8)
+    assert measurements["held_after_signup_insert_s"] >= lab1.HELD_BOUND_S, measurements
+    assert any("broken_app/auth.py" in reason for reason in reasons), reasons
+
+
+@pytest.mark.wall
+def test_the_default_30_s_pool_timeout_fails_check_1s_overload(half_fixed):
+    with half_fixed({}, env={"CHIRP_DB_POOL_TIMEOUT": "30"}) as settings:
+        measurements: dict = {}
+        reasons = lab1.overload(settings, measurements)
+    assert measurements["overload"]["refused_fast"] == 0, measurements
+    assert any(DB_PY in reason and "refused" in reason for reason in reasons), reasons
+
+
+@pytest.mark.wall
+def test_a_pool_without_pre_ping_fails_check_1_after_pgbouncer_restarts(half_fixed):
+    fixed = (LAB.solution_dir / DB_PY).read_text()
+    assert '"pool_pre_ping": True' in fixed
+    with half_fixed({DB_PY: fixed.replace('"pool_pre_ping": True', '"pool_pre_ping": False').encode()}) as settings:
+        measurements: dict = {}
+        reasons = lab1.after_pgbouncer_restart(settings, measurements)
+    assert measurements["after_pgbouncer_restart"]["failed"] > 0, measurements
+    assert any("pool_pre_ping" in reason for reason in reasons), reasons
 
 
 # --- scalelab.kit.applogs, on log files written here ---------------------------------------------------
