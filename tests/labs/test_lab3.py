@@ -1,6 +1,8 @@
 """Lab 3's reference fix, held to what the lab promises, on the real stack with the real Celery
 worker (no eager mode): reports and thumbnails are jobs whose results arrive, and welcome emails
-arrive exactly once through provider failures and a worker killed mid-job.
+arrive exactly once through provider failures and a worker killed mid-job. And each part of check 3
+that grades the report and the thumbnail fails on a half fix (its own module broken, the lab's other
+fixes applied), as does a Lab 3 done before Lab 2.
 
 The check failing on the broken app and passing after `scalelab solve 3` is tested by
 tests/labs/test_checks_fail_then_pass.py once the lab is available.
@@ -16,10 +18,12 @@ import uuid
 
 import pytest
 import requests
+from course_tree import pristine
 from PIL import Image
 
 from scalelab import stack
 from scalelab.course import catalogue
+from scalelab.course.checks import lab3, lab3_jobs
 from scalelab.kit import faults, mailbox
 from scalelab.kit.clients import avatar_png, log_in, seeded_credentials
 
@@ -110,6 +114,25 @@ def test_a_file_that_is_not_an_image_is_refused_in_the_request(solved, member):
         f"{solved.app_url}/api/avatar", files={"file": ("me.png", b"not an image", "image/png")}, cookies=member, timeout=30
     )
     assert refused.status_code == 400 and "file must be an image" in refused.json()["error"]
+
+
+@pytest.mark.wall
+@pytest.mark.parametrize("module", ["broken_app/reports.py", "broken_app/uploads.py"])
+def test_check_3_fails_when_the_report_or_the_resize_stays_in_the_request(half_fixed, module):
+    grade = {"broken_app/reports.py": lab3_jobs.grade_report, "broken_app/uploads.py": lab3_jobs.grade_thumbnail}[module]
+    with half_fixed({module: pristine(module)}) as settings:
+        measurements: dict = {}
+        reasons = grade(settings.app_url, log_in(settings.app_url, *seeded_credentials(1)[0]), measurements)
+    assert any(module in reason for reason in reasons), (reasons, measurements)
+
+
+def test_check_3_done_before_lab_2_says_to_do_lab_2_first(half_fixed):
+    """Sessions back in one process's memory (Lab 2's modules broken): the report and the avatar need a
+    session every instance reads, so the check names the lab to do first instead of grading them."""
+    lab2 = catalogue.find("2")
+    with half_fixed({path: pristine(path) for path in lab2.modules}) as settings:
+        reasons = lab3.work_off_the_request(settings, {})
+    assert len(reasons) == 1 and "do Lab 2 first" in reasons[0], reasons
 
 
 @pytest.mark.wall
