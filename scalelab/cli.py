@@ -173,14 +173,18 @@ def cmd_reset(args, settings) -> int:
 
 
 def cmd_hint(args, settings) -> int:
-    from scalelab.course import catalogue, hints
+    from scalelab.course import catalogue, hints, progress
 
     lab = catalogue.find(args.lab)
     try:
         level = int(args.level)
     except ValueError:
         raise LabError(f"--level takes a number: `scalelab hint {lab.alias} --level 2`") from None
-    print(hints.hint(lab, level))
+    try:
+        last_reasons = progress.of_lab(lab, progress.read()).last_reasons
+    except LabError:  # unreadable progress: the next check starts a new file; the hint needs none
+        last_reasons = ()
+    print(hints.hint(lab, level, last_reasons))
     return 0
 
 

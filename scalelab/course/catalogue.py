@@ -109,6 +109,20 @@ def all_labs() -> list[Lab]:
     return load(CATALOGUE)
 
 
+def builds_on(lab: Lab, labs: list[Lab] | None = None) -> str:
+    """The course order, said once for the README's first lines, `scalelab hint` and a failing check:
+    the labs this one needs done first (its `requires`)."""
+    labs = labs if labs is not None else all_labs()
+    required = [each for each in labs if each.id in lab.requires]
+    if not required:
+        return "Builds on: no other lab."
+    names = [f"Lab {each.alias} ({each.title})" for each in required]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    last = required[-1].alias
+    solutions = "its solution" if len(required) == 1 else "their solutions"
+    return f"Builds on: {listed}. Do {'it' if len(required) == 1 else 'them'} first, or `scalelab solve {last}` applies {solutions}."
+
+
 class UnknownLab(LabError):
     """A lab id or alias the catalogue does not have: a command that cannot run (exit 2)."""
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import textwrap
 
-from scalelab.course.catalogue import Lab
+from scalelab.course.catalogue import Lab, builds_on
 from scalelab.errors import LabError
 
 
-def hint(lab: Lab, level: int = 1) -> str:
-    """The hint at `level` (1 = a nudge), with how many levels there are and how to get the next."""
+def hint(lab: Lab, level: int = 1, last_reasons: tuple[str, ...] = ()) -> str:
+    """The hint at `level` (1 = a nudge), with how many levels there are and how to get the next.
+    last_reasons: why the learner's latest check of the lab failed, from its own measurements; the
+    hint starts from them, and the course's text follows."""
     count = len(lab.hints)
     if not count:
         raise LabError(f"lab {lab.id} has no hints yet: add them to labs/labs.toml")
@@ -25,4 +27,8 @@ def hint(lab: Lab, level: int = 1) -> str:
         after = f"That was the last hint. `scalelab solve {lab.alias}` applies the solution."
     else:
         after = f"That was the last hint. The lab's README (labs/{lab.id}/README.md) walks you through it."
-    return f"Lab {lab.alias}, {lab.title}: hint {level} of {count}\n\n{text}\n\n{after}"
+    seen = ""
+    if last_reasons:
+        listed = "\n".join(textwrap.fill(reason, width=100, initial_indent="  - ", subsequent_indent="    ") for reason in last_reasons)
+        seen = f"Your last check of this lab failed on what it measured:\n{listed}\nStart there. The hint:\n\n"
+    return f"Lab {lab.alias}, {lab.title}: hint {level} of {count}\n{builds_on(lab)}\n\n{seen}{text}\n\n{after}"

@@ -57,7 +57,7 @@ def read(path: Path | None = None) -> dict:
         ) from None
 
 
-def record(lab: Lab, passed: bool, measurements: dict, path: Path | None = None) -> dict:
+def record(lab: Lab, passed: bool, measurements: dict, path: Path | None = None, *, reasons: list[str] | None = None) -> dict:
     """Append a check's result to the progress file (written whole, then renamed: never half a file).
     An unreadable file is kept aside, and a new one started. Returns the entry written."""
     path = path or progress_file()
@@ -69,7 +69,12 @@ def record(lab: Lab, passed: bool, measurements: dict, path: Path | None = None)
             kept = path.with_name(f"{path.name}.unreadable-{datetime.now():%Y%m%d-%H%M%S}")
             path.rename(kept)
             print(f"scalelab: {path} was not readable progress; kept it as {kept.name} and started a new one", file=sys.stderr)
-    entry = {"passed": passed, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "measurements": measurements}
+    entry = {
+        "passed": passed,
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measurements": measurements,
+        "reasons": list(reasons or []),  # what `scalelab hint` starts from
+    }
     document["labs"].setdefault(lab.id, []).append(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -86,6 +91,7 @@ class LabProgress:
     last_passed: str | None  # the latest check that passed, which may be older than the latest check
     passed: bool | None  # the latest check's verdict
     edited: bool | None = None  # its modules differ from git's HEAD (solved, or being worked on); None: not asked
+    last_reasons: tuple[str, ...] = ()  # why the latest check failed, in its own words (from its measurements)
 
     @property
     def status(self) -> str:
@@ -129,6 +135,7 @@ def of_lab(lab: Lab, document: dict, with_edits: bool = False) -> LabProgress:
         last_passed=passes[-1]["time"] if passes else None,
         passed=latest["passed"] if latest else None,
         edited=_edited(lab) if with_edits else None,
+        last_reasons=tuple(latest.get("reasons") or ()) if latest and not latest["passed"] else (),
     )
 
 

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from scalelab.course import catalogue
+from scalelab.course import catalogue, overlays
 from scalelab.errors import LabError
 from scalelab.paths import REPO
 
@@ -220,3 +220,23 @@ def test_every_solution_file_differs_from_the_broken_module(lab):
     committed as the broken module (after `scalelab solve`)."""
     unchanged = [path for path in lab.overlay() if (lab.solution_dir / path).read_bytes() == broken_version(path)]
     assert not unchanged, f"solutions/{lab.id}/ holds the broken version of {', '.join(unchanged)}: write the fix there"
+
+
+# --- The course order, said where a learner looks ---------------------------------------------------
+
+
+@pytest.mark.parametrize("lab", AVAILABLE, ids=by_id)
+def test_each_readme_opens_with_the_labs_it_builds_on(lab):
+    assert f"> {catalogue.builds_on(lab)}" in lab.readme.read_text().splitlines()[:4]
+
+
+@pytest.mark.parametrize("lab", [lab for lab in LABS if lab.requires], ids=by_id)
+def test_solving_the_last_lab_required_solves_every_lab_required(lab):
+    """builds_on says `scalelab solve <the last lab required>` applies them all."""
+    last = [each for each in LABS if each.id in lab.requires][-1]
+    assert {each.id for each in overlays.solve_order(last, LABS)} == set(lab.requires)
+
+
+def test_the_readme_names_each_lab_by_its_catalogue_title():
+    readme = (REPO / "README.md").read_text()
+    assert [lab.alias for lab in LABS if f"| {lab.alias} {lab.title} |" not in readme] == []

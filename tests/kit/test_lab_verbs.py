@@ -273,6 +273,15 @@ def test_hint_prints_each_level_and_how_to_get_the_next(lab):
             assert "That was the last hint." in result.stdout
 
 
+def test_a_hint_starts_from_what_the_learner_s_last_failing_check_measured(course):
+    reason = "the app opened up to 38 connections straight to PostgreSQL: point the engine at PgBouncer in broken_app/db.py"
+    (course / ".lab").mkdir()
+    entry = {"passed": False, "time": "2026-12-01T10:00:00+00:00", "measurements": {"peak_direct_connections": 38}, "reasons": [reason]}
+    (course / ".lab" / "progress.json").write_text(json.dumps({"version": 1, "labs": {"01-pool": [entry]}}))
+    shown = " ".join(scalelab("hint", "1", repo=course).stdout.split())
+    assert f"Your last check of this lab failed on what it measured: - {reason} Start there." in shown
+
+
 @pytest.mark.parametrize("level", ["0", "4", "-1"])
 def test_a_hint_level_that_does_not_exist_is_one_line_naming_the_levels(level):
     result = scalelab("hint", "1", "--level", level)

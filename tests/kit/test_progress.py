@@ -200,3 +200,14 @@ def test_progress_with_an_unreadable_file_is_one_line(course):
     assert shown.returncode == 1
     assert shown.stderr.startswith("scalelab: ") and shown.stderr.count("\n") == 1, shown.stderr
     assert "is not readable progress" in shown.stderr
+
+
+def test_the_latest_failed_check_keeps_its_reasons_and_a_pass_clears_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "STATE", tmp_path)  # and so no classroom is joined
+    path = tmp_path / "progress.json"
+    progress.record(POOL, False, {"peak_direct_connections": 38}, path, reasons=["38 connections straight to PostgreSQL"])
+    (failed,) = progress.summary([POOL], progress.read(path))
+    assert failed.last_reasons == ("38 connections straight to PostgreSQL",)
+    progress.record(POOL, True, {}, path, reasons=[])
+    (passed,) = progress.summary([POOL], progress.read(path))
+    assert passed.last_reasons == ()

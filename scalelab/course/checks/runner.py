@@ -12,7 +12,7 @@ import importlib
 import requests
 
 from scalelab.course import classroom, progress
-from scalelab.course.catalogue import Lab
+from scalelab.course.catalogue import Lab, builds_on
 from scalelab.course.checks import CheckResult
 from scalelab.errors import LabError, StackNotRunning
 from scalelab.kit.clients import require_app
@@ -69,6 +69,8 @@ def describe(lab: Lab, result: CheckResult) -> str:
         lines.append("why it fails:" if not result.passed else "notes:")
         lines += [f"  - {reason}" for reason in result.reasons]
     if not result.passed:
+        if lab.requires:  # another lab's failure can spoil this check: say which to do first
+            lines.append(builds_on(lab))
         lines.append(f"stuck? `scalelab hint {lab.alias}`")
     return "\n".join(lines)
 
@@ -81,5 +83,5 @@ def _number(value) -> str:
 
 def record(lab: Lab, result: CheckResult) -> None:
     """Keep the result in the learner's progress, then send it to the classroom, if they joined one."""
-    entry = progress.record(lab, result.passed, result.measurements)
+    entry = progress.record(lab, result.passed, result.measurements, reasons=result.reasons)
     classroom.post_result(lab.id, entry["passed"], entry["time"])
