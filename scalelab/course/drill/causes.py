@@ -113,7 +113,10 @@ CAUSES: dict[str, Cause] = {
             "chirp_session_store_errors_total climbs (ConnectionError), redis_up is 0, and signups cannot queue their email",
             'sum(increase(chirp_session_store_errors_total{job="chirp"}[$window])) or vector(0)',
             _stop("redis"),
-            _start_again("redis"),
+            # The Celery worker can die with its broker: Redis gone while it hands unacknowledged jobs
+            # back (retries of a flaky provider, say) ends it with "Unrecoverable error: AttributeError
+            # ... 'hostname'", seen here right after an smtp-outage drill. Start it again too.
+            _start_again("redis", "worker"),
         ),
         Cause(
             "app-instance-dead",
