@@ -2,7 +2,8 @@
 refuses what it cannot serve at once, and survives a PgBouncer restart. Each of the README's fixes has
 its own measurement, so a half fix fails, naming the module still broken.
 
-About 40 s on 2 cores, native mode (it restarts PgBouncer):
+About 40 s on 2 cores. Under Docker, whose backend cannot restart a service yet, step 3 is not
+tried and the check says so:
 
 1. Under load (20 s): 40 clients reading the feed and 10 signing up, each sending its next request as
    soon as the last one answers, with the email provider at 2 s a message (a slow provider). Sessions
@@ -45,7 +46,7 @@ from scalelab.course.checks import CheckResult
 from scalelab.kit import faults
 from scalelab.kit.clients import percentile, signup_wave
 from scalelab.kit.pg import ConnectionSampler
-from scalelab.stack import current
+from scalelab.stack import NotInThisMode, current
 
 READERS, SIGNUPS, SECONDS = 40, 10, 20
 SMTP_LATENCY_MS = 2000
@@ -65,13 +66,17 @@ TIMEOUT_S = 60
 
 
 def run(settings) -> CheckResult:
-    stack = current(settings)
-    stack.require(["pgbouncer"], "check 1 restarts PgBouncer")
     measurements: dict = {}
     reasons: list[str] = []
     reasons += under_load(settings, measurements)
     reasons += overload(settings, measurements)
-    reasons += after_pgbouncer_restart(settings, measurements)
+    try:
+        reasons += after_pgbouncer_restart(settings, measurements)
+    except NotInThisMode as error:
+        # Docker's backend cannot restart a service yet: the two other measurements still grade the
+        # lab, and the learner is told what was not measured (a note, not a failure).
+        measurements["after_pgbouncer_restart"] = "not measured in this mode"
+        return CheckResult(not reasons, measurements, [*reasons, f"PgBouncer's restart was not tried: {error}"])
     return CheckResult(not reasons, measurements, reasons)
 
 
