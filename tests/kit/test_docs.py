@@ -60,7 +60,9 @@ RUN_ELSEWHERE = {
     ".venv/bin/scalelab drill stop": ("tests/kit/test_drill_cli.py", '"drill", "stop"'),
     ".venv/bin/scalelab classroom serve": ("tests/browser/test_classroom_in_chromium.py", '"classroom", "serve"'),
     # The verbs are one call each (cli.py); the tests call what they call.
-    '.venv/bin/scalelab classroom join http://192.168.1.20:18900/ --name "Ada L"': ("tests/kit/test_classroom.py", "classroom.join("),
+    '.venv/bin/scalelab classroom join http://192.168.1.20:18900/ --name "Ada L"': (
+        "tests/kit/test_classroom.py", "classroom.join("
+    ),
     ".venv/bin/scalelab classroom leave": ("tests/kit/test_classroom.py", "classroom.leave()"),
 }
 NOT_RUN = {
@@ -130,6 +132,9 @@ def test_the_commands_here_are_shell_words():
         shlex.split(command.split("|")[0])
 
 
-@pytest.mark.parametrize("doc", [doc for doc in DOCS if "http://127.0.0.1:" in doc.read_text()], ids=lambda doc: str(doc.relative_to(REPO)))
+WITH_ADDRESSES = [doc for doc in DOCS if "http://127.0.0.1:" in doc.read_text()]
+
+
+@pytest.mark.parametrize("doc", WITH_ADDRESSES, ids=lambda doc: str(doc.relative_to(REPO)))
 def test_a_page_with_addresses_says_where_the_real_ones_are_printed(doc):
     assert PORTS_NOTE in doc.read_text()

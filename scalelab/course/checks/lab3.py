@@ -145,7 +145,8 @@ def run(settings) -> CheckResult:
 def work_off_the_request(settings, measurements: dict) -> list[str]:
     """Step 4: the PDF report and the avatar's thumbnail."""
     member = log_in(settings.app_url, *seeded_credentials(1)[0])
-    logged_out = sum(requests.get(f"{settings.app_url}/api/me", cookies=member, timeout=30).status_code == 401 for _ in range(SESSION_PROBES))
+    me = f"{settings.app_url}/api/me"
+    logged_out = sum(requests.get(me, cookies=member, timeout=30).status_code == 401 for _ in range(SESSION_PROBES))
     if logged_out:
         measurements["logged_out_of_probes"] = f"{logged_out}/{SESSION_PROBES}"
         return [
@@ -153,7 +154,10 @@ def work_off_the_request(settings, measurements: dict) -> list[str]:
             "(sessions still live in one process's memory), so the report and the avatar could not be graded: "
             "Lab 3 builds on Lab 2, do Lab 2 first (`scalelab hint 2`)"
         ]
-    return lab3_jobs.grade_report(settings.app_url, member, measurements) + lab3_jobs.grade_thumbnail(settings.app_url, member, measurements)
+    return (
+        lab3_jobs.grade_report(settings.app_url, member, measurements)
+        + lab3_jobs.grade_thumbnail(settings.app_url, member, measurements)
+    )
 
 
 def _load(settings, seconds: float, kill=None) -> SignupWave:

@@ -108,7 +108,8 @@ def _json(answer: requests.Response) -> dict:
 def _upload(app_url: str, member: dict, png: bytes) -> tuple[float, str]:
     """(milliseconds to answer, the avatar URL it gave)."""
     started = time.perf_counter()
-    answer = requests.post(f"{app_url}/api/avatar", files={"file": ("me.png", png, "image/png")}, cookies=member, timeout=TIMEOUT_S)
+    upload = {"file": ("me.png", png, "image/png")}
+    answer = requests.post(f"{app_url}/api/avatar", files=upload, cookies=member, timeout=TIMEOUT_S)
     answer.raise_for_status()
     return (time.perf_counter() - started) * 1000, answer.json()["url"]
 
