@@ -145,7 +145,10 @@ def cmd_solve(args, settings) -> int:
     print(f"solve lab {lab.alias} ({lab.title}):")
     overlays.report(outcome, REPO, print)
     overlays.restart_services(outcome, stack.current(settings), print)
-    print(f"now `scalelab check {lab.alias}` should pass; `scalelab reset {lab.alias}` brings the broken version back")
+    back = f"`scalelab reset {lab.alias}` brings its broken modules back"
+    if lab.requires:  # solve applied the labs it builds on too; reset N leaves those solved
+        back += ", `scalelab reset --all` those of the labs it builds on too"
+    print(f"now `scalelab check {lab.alias}` should pass; {back}")
     return 0
 
 
