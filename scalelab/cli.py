@@ -330,6 +330,13 @@ def cmd_system_packages(args, settings) -> int:
     return 0
 
 
+def cmd_docker_base(args, settings) -> int:
+    from scalelab.stack import dockerbase
+
+    dockerbase.make(print)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scalelab", description="Scale Wall Lab: run the lab stack and its labs.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -437,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     packages_verb.add_argument("--for-tests", action="store_true", help="also what the test suite needs")
     packages_verb.set_defaults(func=cmd_system_packages)
+    base_verb = verbs.add_parser(
+        "docker-base", help="make Docker mode's pinned Debian base with debootstrap, where it cannot be pulled (root)"
+    )
+    base_verb.set_defaults(func=cmd_docker_base)
     return parser
 
 

@@ -279,15 +279,10 @@ def report(outcome: Outcome, repo: Path, say: Say) -> None:
 
 
 def restart_services(outcome: Outcome, running: Stack, say: Say) -> None:
-    """Make the running stack use the changed files: restart the services that read them (native mode)."""
+    """Make the running stack use the changed files: restart the services that read them (both modes:
+    Docker mode's containers run the mounted repo, and render infra/ again when they restart)."""
     names = outcome.services_to_restart
     if not names:
-        return
-    if running.mode == "docker":
-        say(
-            f"under Docker the images and volumes hold copies of these files: run `scalelab up --docker` "
-            f"to rebuild and restart {_and(names)}"
-        )
         return
     up = [name for name in names if running.running(name)]
     if not up:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from scalelab.errors import LabError, StackNotRunning
-from scalelab.paths import STATE
+from scalelab.paths import STATE, TRACES
 from scalelab.stack.settings import Settings
 from scalelab.stack.settings import load as load_settings
 
@@ -86,9 +86,12 @@ class Stack(ABC):
     def tail(self, service: str, lines: int, follow: bool) -> int:
         """Show the end of a service's log in the terminal; returns an exit code."""
 
-    @abstractmethod
     def span_lines(self) -> Iterator[str]:
-        """The spans the traced processes exported (Lab 4), one JSON object per line."""
+        """The spans the traced processes exported (Lab 4), one JSON object per line. Both modes write
+        them under .lab/traces (Docker mode's containers mount the repo)."""
+        for path in sorted(TRACES.glob("*.jsonl")):
+            with open(path, encoding="utf-8", errors="replace") as file:
+                yield from file
 
     @abstractmethod
     def processes(self, service: str) -> list[psutil.Process]:
@@ -151,6 +154,6 @@ def ensure_system_packages(for_tests: bool = False) -> None:
     packages.ensure(for_tests=for_tests)
 
 
-def describe_unavailable(services: list[str], purpose: str) -> StackNotRunning:
+def describe_unavailable(services: list[str], purpose: str, mode: str = "native") -> StackNotRunning:
     names = services[0] if len(services) == 1 else f"{', '.join(services[:-1])} and {services[-1]}"
-    return StackNotRunning(f"{purpose}, which needs {names} running in native mode: run `scalelab up --native`")
+    return StackNotRunning(f"{purpose}, which needs {names} running: run `scalelab up --{mode}`")

@@ -50,15 +50,15 @@ def variables(settings: Settings, mode: str) -> dict[str, str]:
     return values
 
 
-# Under Docker, Chirp's instances are app1, app2 and the replicas of `docker compose up --scale app=N`
-# (docker-compose.yml): every one carries the network alias `chirp`. nginx (1.27.3 and later) looks
-# the alias up again every 5 s, so replicas join and leave without a restart; Prometheus finds the
-# replicas by their service name `app`. Natively there are exactly app1 and app2.
+# Under Docker, Chirp's instances are app1, app2 and the replicas of `scalelab up --docker --scale app=N`
+# (docker-compose.yml): every one carries the network alias `chirp`. nginx (Debian's 1.22, as natively:
+# no upstream `resolve`) looks the alias up when it starts or reloads, so `up --scale` reloads it;
+# Prometheus finds the replicas by their service name `app`. Natively there are exactly app1 and app2.
 DOCKER_INSTANCES = {
-    "NGINX_RESOLVER": "resolver 127.0.0.11 valid=5s ipv6=off;  # Docker's DNS",
-    "NGINX_UPSTREAM_SERVERS": "zone chirp 64k;\n    server chirp:8000 resolve;",
+    "NGINX_RESOLVER": "# Docker: `chirp` is every instance's alias, resolved when nginx starts or reloads",
+    "NGINX_UPSTREAM_SERVERS": "server chirp:8000;",
     "PROMETHEUS_APP_REPLICAS": (
-        "\n    # The replicas of `docker compose up --scale app=N`, labelled service=app. With none running"
+        "\n    # The replicas of `scalelab up --docker --scale app=N`, labelled service=app. With none running"
         "\n    # (the default), Prometheus logs that `app` does not resolve."
         "\n    dns_sd_configs:"
         "\n      - names: [app]"

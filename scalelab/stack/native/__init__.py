@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import BinaryIO
 
 import psutil
 
 from scalelab.errors import LabError
-from scalelab.paths import TRACES, log_file
+from scalelab.paths import log_file
 from scalelab.stack import Say, Stack, describe_unavailable
 from scalelab.stack.native import lifecycle, packages, process
 from scalelab.stack.settings import Settings
@@ -62,11 +62,6 @@ class NativeStack(Stack):
         if not path.exists():
             raise LabError(f"no log for {service} yet ({path}): start the stack with `make up`")
         return subprocess.call(["tail", "-n", str(lines), *(["-F"] if follow else []), str(path)])
-
-    def span_lines(self) -> Iterator[str]:
-        for path in sorted(TRACES.glob("*.jsonl")):
-            with open(path, encoding="utf-8", errors="replace") as file:
-                yield from file
 
     def processes(self, service: str) -> list[psutil.Process]:
         pid = process.running_pid(service)

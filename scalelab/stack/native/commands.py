@@ -101,7 +101,7 @@ def nginx(settings: Settings, account: Account) -> Launch:
     (folder / "tmp").mkdir(exist_ok=True)
     if not account.is_current:
         os.chown(folder / "tmp", account.uid, account.gid)
-    return Launch([binaries.require("nginx"), "-c", str(folder / "nginx.native.conf"), "-p", str(folder)], cwd=folder)
+    return Launch([binaries.require("nginx"), "-c", str(folder / "nginx.conf"), "-p", str(folder)], cwd=folder)
 
 
 def prometheus(settings: Settings, account: Account) -> Launch:
