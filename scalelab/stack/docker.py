@@ -23,7 +23,7 @@ import psutil
 
 from scalelab.errors import LabError
 from scalelab.paths import STATE
-from scalelab.stack import Say, Stack, compose, describe_unavailable, dockerbase
+from scalelab.stack import Say, Stack, compose, describe_unavailable, dockerbase, health
 from scalelab.stack.services import BY_NAME, SERVICES, start_waves
 from scalelab.stack.settings import PREFIX, Settings
 
@@ -33,6 +33,9 @@ EXPERIMENT_FILE = STATE / "docker" / "experiment.yml"
 HEALTHY_WITHIN_S = {"jupyterlab": 180}
 DEFAULT_HEALTHY_WITHIN_S = 120
 POLL_S = 1.0
+# Chirp's instances, whose addresses nginx must look up again when they are recreated.
+INSTANCES = {"app1", "app2", "app"}
+NGINX_RELOAD_S = 10
 # The services that read infra/, rendered into the `lab-config` volume by the `config` helper.
 CONFIG_READERS = {"postgres", "redis", "pgbouncer", "nginx", "prometheus", "grafana"}
 
@@ -150,9 +153,19 @@ def up(settings: Settings, say: Say, scale: dict[str, int] | None = None) -> Non
         raise LabError(f"{error}{_failed_helper(settings)}") from None
     wait_healthy(settings, [*expected_services(settings), *(["app"] if scale.get("app") else [])], say)
     if scale.get("app"):
-        # nginx resolves its upstream, the alias of every instance, when it starts or reloads.
-        compose.run(settings, "kill", "-s", "SIGHUP", "nginx", capture=True)
+        reload_nginx(settings)
     say(f"  the stack is up in {time.monotonic() - started:.0f} s")
+
+
+def reload_nginx(settings: Settings) -> None:
+    """nginx looks its upstream (the alias of every Chirp instance) up when it starts or reloads, and a
+    recreated container has a new address: reload it, and wait until it reaches an instance again."""
+    compose.run(settings, "kill", "-s", "SIGHUP", "nginx", capture=True)
+    deadline = time.monotonic() + NGINX_RELOAD_S
+    while not health.check(BY_NAME["nginx"], settings)[0]:
+        if time.monotonic() > deadline:
+            raise LabError(f"nginx reaches no Chirp instance {NGINX_RELOAD_S} s after its reload: `scalelab logs nginx`")
+        time.sleep(0.2)
 
 
 def _experiment(services: list[str], env: dict[str, str]) -> tuple[dict[str, str], Path | None]:
@@ -216,6 +229,8 @@ class DockerStack(Stack):
             names = [service.name for service in wave]
             compose.run(settings, "up", "--detach", "--no-deps", "--force-recreate", *names, overrides=overrides, capture=True)
             wait_healthy(settings, names)
+        if INSTANCES & set(services) and "nginx" not in services and self.running("nginx"):
+            reload_nginx(settings)
 
     def kill(self, service: str, stop_signal: int = signal.SIGTERM) -> bool:
         require_engine()

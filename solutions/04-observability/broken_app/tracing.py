@@ -8,10 +8,10 @@ What changed from the broken version, and why:
 - The SDK starts after the fork, in each process: in gunicorn's post_fork hook and in Celery's
   worker_process_init. Its BatchSpanProcessor runs a background thread, and threads do not survive
   fork(): an SDK started in the master would export nothing from the workers.
-- Where the spans go: with OTEL_EXPORTER_OTLP_ENDPOINT set (Docker mode: Jaeger), by OTLP over HTTP;
-  otherwise (native mode) to CHIRP_TRACES_DIR, one JSON object per span and line, one file per process,
-  which `scalelab.kit.traces` reads. Spans leave in batches every second, so a trace can be read a second
-  or two after its request ended.
+- Where the spans go: to CHIRP_TRACES_DIR, one JSON object per span and line, one file per process,
+  which `scalelab.kit.traces` reads (both modes); and with OTEL_EXPORTER_OTLP_ENDPOINT set (Docker mode
+  with Jaeger), by OTLP over HTTP as well. Spans leave in batches every second, so a trace can be read
+  a second or two after its request ended.
 """
 
 import os
@@ -31,22 +31,24 @@ from sqlalchemy.engine import Engine
 EXPORT_EVERY_MS = 1000  # the SDK's default is 5 s: too long for a lab that reads its traces right away
 
 
-def _exporter(service: str):
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter()  # reads the endpoint from the environment
+def _exporters(service: str) -> list:
     folder = os.environ.get("CHIRP_TRACES_DIR", "traces")
     os.makedirs(folder, exist_ok=True)
     spans = open(os.path.join(folder, f"{service}-{os.getpid()}.jsonl"), "a", encoding="utf-8")
-    return ConsoleSpanExporter(out=spans, formatter=lambda span: span.to_json(indent=None) + "\n")
+    exporters = [ConsoleSpanExporter(out=spans, formatter=lambda span: span.to_json(indent=None) + "\n")]
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporters.append(OTLPSpanExporter())  # reads the endpoint from the environment
+    return exporters
 
 
 def start_tracing() -> None:
     """Once per process, after the fork."""
     service = os.environ.get("CHIRP_INSTANCE", "chirp")
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(_exporter(service), schedule_delay_millis=EXPORT_EVERY_MS))
+    for exporter in _exporters(service):
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=EXPORT_EVERY_MS))
     trace.set_tracer_provider(provider)
     RedisInstrumentor().instrument()
     CeleryInstrumentor().instrument()
