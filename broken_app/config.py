@@ -1,48 +1,39 @@
-"""Chirp's settings: fixed in Lab 2 (stateless by default).
+"""Chirp's settings.
 
-Every setting comes from the environment (twelve-factor), so the same code runs in every
-environment and an instance is configured by whoever starts it:
-- CHIRP_SECRET_KEY has no default. A secret written in the code is in every clone of the
-  repository and the same everywhere; an instance started without one refuses to start, with a
-  message naming the variable, rather than run with a guessable key.
-- Sessions live in Redis (sessions.py), under CHIRP_SESSION_KEY_PREFIX, for
-  CHIRP_SESSION_LIFETIME_HOURS after the last request (7 days unless told otherwise).
-- Avatars live in S3-compatible object storage (storage.py), not on the instance's disk.
+Fragile on purpose (Lab 2): the SECRET_KEY and the UPLOAD_FOLDER are written here, in the code.
+The key is in every clone of the repository, the same in every environment, and changing it
+means a new release; a twelve-factor app reads its secrets from the environment instead. The
+upload folder is a path on the local disk of whichever server handled the upload, so a second
+instance never sees the file. Lab 2 moves both out of the code.
+
+The settings that differ per server (instance name, database, email provider) already come
+from the environment.
 """
 
 import os
-from datetime import timedelta
 
 MEGABYTE = 1024 * 1024
-
-
-def required(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise RuntimeError(f"{name} is not set: start Chirp with it in the environment (the lab stack sets it)")
-    return value
 
 
 def settings() -> dict:
     """The Flask config of one Chirp instance."""
     return {
-        "SECRET_KEY": required("CHIRP_SECRET_KEY"),
+        # Signs the session cookie (see sessions.py).
+        "SECRET_KEY": "chirp-secret-key-do-not-tell-anyone",
+        # Relative: resolved against the working directory of the server process.
+        "UPLOAD_FOLDER": "uploads",
         # Caps every request body: the 2 MB avatar limit, and JSON bodies too.
         "MAX_CONTENT_LENGTH": 2 * MEGABYTE,
         "SESSION_COOKIE_NAME": "chirp_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_KEY_PREFIX": os.environ.get("CHIRP_SESSION_KEY_PREFIX", "chirp:session:"),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(os.environ.get("CHIRP_SESSION_LIFETIME_HOURS", 168))),
         "INSTANCE_NAME": os.environ.get("CHIRP_INSTANCE", "chirp"),
-        "DATABASE_URL": required("CHIRP_DATABASE_URL"),
-        "SMTP_HOST": required("CHIRP_SMTP_HOST"),
-        "SMTP_PORT": int(required("CHIRP_SMTP_PORT")),
+        "DATABASE_URL": os.environ.get(
+            "CHIRP_DATABASE_URL", "postgresql+psycopg2://chirp:chirp@127.0.0.1:15432/chirp"
+        ),
+        "SMTP_HOST": os.environ.get("CHIRP_SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(os.environ.get("CHIRP_SMTP_PORT", "11025")),
         "MAIL_FROM": os.environ.get("CHIRP_MAIL_FROM", "welcome@chirp.test"),
-        "REDIS_URL": required("CHIRP_REDIS_URL"),
-        "S3_ENDPOINT_URL": required("CHIRP_S3_ENDPOINT_URL"),
-        "S3_BUCKET": required("CHIRP_S3_BUCKET"),
-        "S3_ACCESS_KEY": required("CHIRP_S3_ACCESS_KEY"),
-        "S3_SECRET_KEY": required("CHIRP_S3_SECRET_KEY"),
-        "S3_REGION": os.environ.get("CHIRP_S3_REGION", "us-east-1"),
+        # Chirp itself does not use Redis yet; the lab's fault switches live there (lab_faults.py).
+        "REDIS_URL": os.environ.get("CHIRP_REDIS_URL", "redis://127.0.0.1:16379/0"),
     }

@@ -1,16 +1,11 @@
-"""Gunicorn settings for Chirp: fixed in Lab 1 (the connection pool).
+"""Gunicorn settings for Chirp: "we added threads so that it handles more users".
 
-Threads and connections are different resources. A worker's threads bound how many requests it
-has in flight, including those waiting on something slow (the welcome email, until Lab 3); its
-pool (CHIRP_DB_POOL_SIZE in db.py, 8) bounds how much database work it does at once. Now that no
-request holds a connection across slow work, a feed read holds one for a few milliseconds, so 32
-threads share 8 connections and wait for one only briefly; in overload, at most 2 s (pool_timeout),
-and then the request answers 503. Fewer threads would not protect the database, which PgBouncer
-already does: they would only queue requests in gunicorn behind signups waiting for their email.
-
-PostgreSQL no longer sees these pools: they connect to PgBouncer, whose pool of server
-connections (SCALELAB_PGBOUNCER_POOL_SIZE) is the only one PostgreSQL has to carry. So adding
-workers or instances adds client connections to PgBouncer, not backends to PostgreSQL.
+Fragile on purpose (Lab 1): every worker process runs 32 threads, but its SQLAlchemy pool holds
+at most 15 connections (pool_size 5 + max_overflow 10, see db.py). Under load, up to 17 threads
+per worker wait for a connection, and after 30 seconds (pool_timeout) their requests fail with
+"QueuePool limit of size 5 overflow 10 reached". Each worker has its own pool, so adding
+workers or instances multiplies the connections to PostgreSQL until it refuses more
+("sorry, too many clients already"). Lab 1 fixes the pool sizing and puts PgBouncer in front.
 
 The stack passes --bind; the working directory is the instance's own folder.
 """
@@ -25,8 +20,9 @@ from broken_app.tracing import post_fork  # noqa: F401 - gunicorn reads it by na
 
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2))
-threads = int(os.environ.get("CHIRP_THREADS", 32))
-# A slow email still keeps a thread (until Lab 3): let gunicorn's heartbeat outlast it.
+threads = 32
+# Longer than the pool's 30 s wait, so a waiting request fails with the pool's own error
+# instead of gunicorn killing the worker.
 timeout = 120
 # No access log: logs.py writes one line per request. Errors go to stderr.
 accesslog = None

@@ -1,42 +1,15 @@
-"""Posts: publishing them, and the lists of posts that Chirp shows. Fixed in Lab 5 (the wall).
+"""Posts: publishing them, and the lists of posts that Chirp shows.
 
-The global feed is cached in Redis (cache-aside): the first request after the entry expires runs
-the query and stores the posts for FEED_TTL_S seconds; every other reader in that time, on any
-worker of any instance, gets them from Redis without touching PostgreSQL. At launch day one query
-then serves hundreds of readers.
-
-The invalidation story, honestly:
-- An entry simply expires. A new post appears in the global feed at most FEED_TTL_S later. That is
-  the price, and a feed that is seconds old is one no reader notices.
-- Publishing does not delete the entry. At launch-day rates (many posts a second) every post would
-  empty the cache again and nearly every reader would miss. The author still sees their post at
-  once: their home timeline is not cached (read-your-writes where someone is looking for it).
-- When the entry expires, the few requests that miss at the same moment each run the query: a
-  handful of queries every FEED_TTL_S, not thousands, so no lock against a stampede.
-- If Redis fails, the feed is read from PostgreSQL as before: a cache speeds things up, it must
-  never take the feed down with it.
-Entries are keyed by the limit (chirp:feed:<limit>), since the API lets a client ask for 1 to 100.
+Fragile on purpose (Lab 5, the wall): every request for the global feed runs its query in
+PostgreSQL, although every reader asks for the same latest posts. At launch day that is thousands
+of identical queries a minute, and each one also costs the app a connection, a round trip and the
+work of turning rows into objects: past Labs 1 to 4, this is what the CPU spends its time on.
+A feed that is two seconds old is one no reader notices; Lab 5 caches it.
 """
 
-import json
-import logging
-import threading
-from datetime import datetime
-
-import redis
-from flask import current_app
 from sqlalchemy import RowMapping, text
 
 from .db import get_db
-
-# Long enough that one query serves hundreds of readers at launch day, short enough that nobody
-# waits noticeably for a new post to show in the global feed.
-FEED_TTL_S = 2
-FEED_KEY_PREFIX = "chirp:feed:"
-
-log = logging.getLogger(__name__)
-_redis: redis.Redis | None = None
-_redis_lock = threading.Lock()
 
 # Every list of posts carries the author's name along.
 SELECT_POSTS = (
@@ -55,38 +28,9 @@ def publish(author_id: int, body: str) -> int:
     return post_id
 
 
-def global_feed(limit: int) -> list[dict]:
-    """The latest posts of everybody, from the cache when an entry is there (see the top)."""
-    key = f"{FEED_KEY_PREFIX}{limit}"
-    try:
-        cached = _cache().get(key)
-    except redis.RedisError as exc:
-        log.warning("feed cache unavailable, reading PostgreSQL: %s", exc)
-        return _global_feed_from_db(limit)
-    if cached is not None:
-        return [{**post, "created_at": datetime.fromisoformat(post["created_at"])} for post in json.loads(cached)]
-    feed = _global_feed_from_db(limit)
-    stored = [{**post, "created_at": post["created_at"].isoformat()} for post in feed]
-    try:
-        _cache().set(key, json.dumps(stored), ex=FEED_TTL_S)
-    except redis.RedisError as exc:
-        log.warning("feed cache unavailable, not stored: %s", exc)
-    return feed
-
-
-def _global_feed_from_db(limit: int) -> list[dict]:
-    """An index scan of posts_created_at_idx."""
-    return [dict(post) for post in _posts(f"{SELECT_POSTS} ORDER BY p.created_at DESC LIMIT :limit", limit=limit)]
-
-
-def _cache() -> redis.Redis:
-    """This process's Redis client (its own pool of connections), made on first use."""
-    global _redis
-    with _redis_lock:
-        if _redis is None:
-            # A cache that answers slowly is worse than none: give up quickly and read PostgreSQL.
-            _redis = redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=0.5, socket_connect_timeout=0.5)
-        return _redis
+def global_feed(limit: int) -> list[RowMapping]:
+    """The latest posts of everybody: an index scan of posts_created_at_idx."""
+    return _posts(f"{SELECT_POSTS} ORDER BY p.created_at DESC LIMIT :limit", limit=limit)
 
 
 def home_timeline(user_id: int, limit: int) -> list[RowMapping]:
