@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +25,12 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 # Grafana, Jaeger and Mailpit: pinned upstream images, not built here (docker-compose.yml).
 UPSTREAM = ("grafana", "mailpit", "jaeger")
 ALL_PROFILES = "upstream,scale-out"
+
+
+def project_name() -> str:
+    """Compose's own default, named explicitly so that both versions agree: the folder's name, lower
+    case, without what compose leaves out."""
+    return re.sub(r"[^-_a-z0-9]", "", REPO.name.lower())
 
 
 @functools.cache
@@ -53,6 +60,7 @@ def environment(settings: Settings, profiles: str | None = None) -> dict[str, st
         # Spans go to .lab/traces always, and to Jaeger as well when it runs.
         "SCALELAB_OTLP_ENDPOINT": "http://jaeger:4318" if upstream else "",
         "COMPOSE_PROFILES": profiles,
+        "COMPOSE_PROJECT_NAME": project_name(),
     }
 
 

@@ -144,8 +144,9 @@ def up(settings: Settings, say: Say, scale: dict[str, int] | None = None) -> Non
     say("building the images from the Debian base (the first time takes 3 to 5 minutes; later, seconds)…")
     compose.run(settings, "build")
     say(f"  built in {time.monotonic() - started:.0f} s; starting the services…")
-    scale = scale or {}
-    profiles = ",".join(["upstream"] * compose.upstream_enabled(settings) + ["scale-out"] * bool(scale.get("app")))
+    # `app` is always named, 0 by default: an `up` without --scale stops the replicas of an earlier one.
+    scale = {"app": 0, **(scale or {})}
+    profiles = ",".join(["upstream"] * compose.upstream_enabled(settings) + ["scale-out"])
     scaled = [f"--scale={service}={count}" for service, count in scale.items()]
     try:
         compose.run(settings, "up", "--detach", *scaled, profiles=profiles)

@@ -10,7 +10,7 @@ What it does (about 50 s, native mode: it kills and restarts the Celery worker):
    temporary failure). 4 s in, the worker is killed with SIGKILL, as the OOM killer would, and
    started again. Its restart costs CPU the baseline did not pay, so the requests in flight while
    it restarts (and 1 s after) are left out of the latency figures, not out of the email count.
-3. Then it waits up to 35 s for every welcome email: the jobs the killed worker had taken come back
+3. Then it waits up to 45 s for every welcome email: the jobs the killed worker had taken come back
    after the broker's visibility timeout (20 s in the reference fix).
 4. A member logs in and asks for their PDF report (POST /api/reports), then uploads a 4000 x 4000
    avatar, three times, and a 64 x 64 one, three times. Both need a session every instance can read
@@ -24,7 +24,7 @@ Passing means:
 - feed p95 under fault at most 3 times its baseline plus 100 ms (a margin for a busy 2-core laptop,
   where the baseline is a few tens of ms): pages that send no email do not slow down;
 - every account the wave created (as PostgreSQL has them) got exactly one welcome email, counted from
-  the provider's messages by recipient, within the 35 s;
+  the provider's messages by recipient, within the 45 s;
 - the report is accepted with 202 and a status URL within REPORT_ACCEPTED_WITHIN_S (2 s: it only
   queues a job; building the PDF in the request takes longer, and more the more the member posted),
   and its PDF is ready within REPORT_READY_WITHIN_S (30 s, a worker that is idle but for it);
@@ -61,8 +61,12 @@ SIGNUP_CLIENTS, READERS = 2, 2
 SIGNUP_SHARE_OF_SENDING = 0.75
 BASELINE_S, FAULT_S, KILL_AT_S = 5, 10, 4
 SMTP_LATENCY_MS, SMTP_FAILURE_RATE = 1000, 0.2
-# Enough for the jobs a killed worker held: 20 s of visibility timeout, 2 s to notice, then the send.
-DELIVERY_DEADLINE_S = 35
+# Enough for the jobs a killed worker held: 20 s of visibility timeout; up to 10 s more until the
+# restarted worker's next look for expired jobs (kombu's Redis transport looks every 10 s); then the
+# send, and a retry's backoff (up to 8 s) when the provider refuses it. 35 s left one email of 12
+# late in one run under Docker, whose worker comes back in 5 s, not 2 (the container is recreated).
+# Costs nothing when the fix works: the check stops waiting once every email arrived.
+DELIVERY_DEADLINE_S = 45
 SIGNUP_SLACK_MS = SMTP_LATENCY_MS / 5
 FEED_FACTOR, FEED_SLACK_MS = 3, 100
 MAX_ERROR_RATE = 0.01

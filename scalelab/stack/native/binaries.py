@@ -25,9 +25,14 @@ PACKAGES = {
     "npm": "npm",
 }
 
-# Programs the test suite needs beyond the stack: Debian's docker-compose validates docker-compose.yml
-# without an engine, and Chromium drives the browser tests.
-TEST_PACKAGES = {"docker-compose": "docker-compose", "chromium": "chromium"}
+# Programs the test suite needs beyond the stack: Chromium drives the browser tests; the docker suite
+# runs Debian's engine and Compose v1.29, and makes the images' Debian base with debootstrap.
+TEST_PACKAGES = {
+    "docker-compose": "docker-compose",
+    "dockerd": "docker.io",
+    "debootstrap": "debootstrap",
+    "chromium": "chromium",
+}
 
 
 def _postgres_bindir() -> Path | None:
