@@ -98,10 +98,6 @@ class Stack(ABC):
         """The service's processes (a gunicorn master and its workers...), for CPU accounting; [] if down."""
 
 
-class NotInThisMode(LabError):
-    """What a backend cannot do yet: the message names the mode, or the command, that can."""
-
-
 def running_mode() -> str | None:
     """The mode `up` recorded, or None when the stack was never started (or was stopped)."""
     return MODE_FILE.read_text().strip() if MODE_FILE.exists() else None

@@ -98,8 +98,7 @@ def test_start_needs_the_native_stack(repo):
     result = scalelab(repo, "drill", "start", "--seed", "1")
     assert result.returncode == 2, result.stderr
     assert result.stderr == (
-        "scalelab: the drill stops and restarts services, which needs app1 and app2 running in native mode: "
-        "run `scalelab up --native`\n"
+        "scalelab: the drill stops and restarts services, which needs app1 and app2 running: run `scalelab up --native`\n"
     )
     assert not (repo / ".lab" / "drill.json").exists()
 

@@ -450,14 +450,6 @@ def test_solve_applies_the_required_labs_first(course):
     assert result.stdout.index("solution of 01-pool") < result.stdout.index("solution of 02-state")
 
 
-def test_solve_in_docker_mode_says_the_image_must_be_rebuilt(course):
-    (course / ".lab").mkdir()
-    (course / ".lab" / "mode").write_text("docker\n")
-    result = scalelab("solve", "1", repo=course)
-    assert result.returncode == 0, result.stderr
-    assert "run `scalelab up --docker` to rebuild and restart app1, app2 and worker" in result.stdout
-
-
 def test_solve_a_lab_without_a_broken_side_is_one_line(course):
     assert "lab 00-intro has no broken modules" in one_line_error(scalelab("solve", "0", repo=course))
 

@@ -18,7 +18,7 @@ from scalelab.course import catalogue
 from scalelab.course.checks import lab1
 from scalelab.errors import LabError
 from scalelab.kit import applogs
-from scalelab.stack import NotInThisMode, native
+from scalelab.stack import native
 
 LAB = catalogue.find("1")  # the lab the `solved` fixture (conftest.py) solves
 DB_PY = "broken_app/db.py"
@@ -56,24 +56,6 @@ def test_a_pool_without_pre_ping_fails_check_1_after_pgbouncer_restarts(half_fix
         reasons = lab1.after_pgbouncer_restart(settings, measurements)
     assert measurements["after_pgbouncer_restart"]["failed"] > 0, measurements
     assert any("pool_pre_ping" in reason for reason in reasons), reasons
-
-
-def test_under_docker_check_1_grades_what_it_can_and_says_what_it_did_not_try(monkeypatch, lab_settings):
-    """Docker's backend cannot restart PgBouncer yet (NotInThisMode): a note, not a failure and not exit 2."""
-
-    class Docker:
-        def restart(self, services, **_):
-            raise NotInThisMode("under Docker, restart with compose: `docker compose restart pgbouncer`")
-
-    monkeypatch.setattr(lab1, "current", lambda settings: Docker())
-    monkeypatch.setattr(lab1, "under_load", lambda settings, measurements: [])
-    monkeypatch.setattr(lab1, "overload", lambda settings, measurements: [])
-    monkeypatch.setattr(lab1, "_at_once", lambda *args: [])
-    result = lab1.run(lab_settings)
-    assert result.passed
-    assert result.measurements["after_pgbouncer_restart"] == "not measured in this mode"
-    (note,) = result.reasons
-    assert note == "PgBouncer's restart was not tried: under Docker, restart with compose: `docker compose restart pgbouncer`"
 
 
 # --- scalelab.kit.applogs, on log files written here ---------------------------------------------------

@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from scalelab.errors import LabError
-from scalelab.stack import docker, machines, render
+from scalelab.stack import docker, dockerbase, machines, render
+from scalelab.stack.compose import environment as compose_environment
 from scalelab.stack.native import commands
 from scalelab.stack.services import BY_NAME, SERVICES
 from scalelab.stack.settings import ObjectStore, Settings, parse_env_file
@@ -35,16 +36,19 @@ DEFAULTS = {**ENV_EXAMPLE, **{f"SCALELAB_{k}": v for k, v in machines.get(ENV_EX
 PROJECT_VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
 # One-shot helpers: the only services beyond the catalogue. They run to completion and exit 0.
-HELPERS = {"config", "seed", "bucket"}
+HELPERS = {"config", "seed"}
 # Scale-out services (Lab 5): more of a catalogue service, `docker compose up --scale NAME=N`.
 SCALE_OUT = {"app", "locust-worker"}
 CATALOGUE = {s.name for s in SERVICES}
 # Extra host ports a service publishes beyond its catalogue port: (.env key, container port).
 EXTRA_PORTS = {"smtp": [("SMTP_API", 8080)]}
-APP_IMAGE = f"scalelab/chirp:{PROJECT_VERSION}"
-APP_IMAGE_USERS = {"app1", "app2", "app", "worker", "smtp", "jupyterlab", "locust", "locust-worker", "seed"}
-# Where the app image holds its copy of the repo (Dockerfile: WORKDIR, then COPY . .).
-IMAGE_REPO = "/opt/scalelab"
+PYTHON_IMAGE = f"scalelab/python:{PROJECT_VERSION}"
+PYTHON_IMAGE_USERS = {
+    "config", "seed", "smtp", "app1", "app2", "app", "worker", "flower", "jupyterlab", "locust", "locust-worker",
+}
+# Where the Python services see the repo: mounted, never copied into the image.
+REPO_MOUNT = ".:/repo"
+IMAGE_REPO = "/repo"
 CONFIG_MOUNT = "lab-config:/etc/lab:ro"
 
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
@@ -52,8 +56,8 @@ FLOATING_TAGS = {"latest", "stable", "mainline", "edge", "nightly", "alpine", "s
 # Exact releases with two numbers: PostgreSQL's versions are MAJOR.MINOR (15.10 is one release).
 TWO_PART_VERSIONS = {"postgres"}
 VERSION_TAG = re.compile(r"^v?(\d+(?:\.\d+)+)(?:-[A-Za-z0-9.-]+)?$")
-# MinIO names each build by its UTC time instead: RELEASE.2025-04-22T22-12-26Z is one build.
-RELEASE_TAG = re.compile(r"^RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$")
+# Debian's own images name each build by its date: bookworm-20250520-slim is one build.
+DATED_TAG = re.compile(r"^[a-z]+-\d{8}(-slim)?$")
 PUBLISHED = re.compile(r"^127\.0\.0\.1:(\d+):(\d+)(?:/tcp)?$")
 
 
@@ -144,7 +148,7 @@ def assert_pinned(image: str) -> None:
     if tag is None:
         return
     assert tag.lower() not in FLOATING_TAGS, f"{image}: `{tag}` is a moving tag"
-    if RELEASE_TAG.match(tag):
+    if DATED_TAG.match(tag):
         return
     match = VERSION_TAG.match(tag)
     assert match, f"{image}: `{tag}` names no exact version"
@@ -154,9 +158,11 @@ def assert_pinned(image: str) -> None:
 
 
 def dockerfile_stages() -> list[tuple[str, str | None]]:
-    """(image, stage name) of each FROM line."""
+    """(image, stage name) of each FROM line, its ARG default put in."""
+    text = DOCKERFILE.read_text()
+    arguments = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.MULTILINE))
     stages = []
-    for line in DOCKERFILE.read_text().splitlines():
+    for line in INTERPOLATION.sub(lambda m: arguments.get(m[1], m[0]), text).splitlines():
         match = re.match(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$", line.strip(), re.IGNORECASE)
         if match:
             stages.append((match.group(1), match.group(2)))
@@ -178,14 +184,17 @@ def test_docker_compose_validates_the_file():
 
 
 def test_every_setting_compose_reads_has_the_default_of_env_example_or_its_machine_size():
+    # Beyond .env: what `scalelab up --docker` works out itself (scalelab/stack/compose.py).
+    defaults = {**DEFAULTS, "SCALELAB_OTLP_ENDPOINT": ""}
+    assert set(compose_environment(Settings(dict(DEFAULTS)))) >= set(defaults)
     text = COMPOSE_FILE.read_text()
     seen = set()
     for match in INTERPOLATION.finditer(text):
         name, default = match.group(1), match.group(2)
         assert name.startswith("SCALELAB_"), f"${{{name}}}: compose should read only the lab's own settings"
-        assert name in DEFAULTS, f"${{{name}}} is neither in .env.example nor in its machine size"
+        assert name in defaults, f"${{{name}}} is neither in .env.example nor in its machine size"
         assert match.group(0).startswith(f"${{{name}:-"), f"{match.group(0)}: give the default as ${{{name}:-...}}"
-        assert default == DEFAULTS[name], f"{match.group(0)}: the default is {DEFAULTS[name]!r}"
+        assert default == defaults[name], f"{match.group(0)}: the default is {defaults[name]!r}"
         seen.add(name)
     port_keys = {key for key in ENV_EXAMPLE if key.endswith("_PORT")}
     assert port_keys <= seen, f"ports in .env.example that compose never publishes: {sorted(port_keys - seen)}"
@@ -237,7 +246,7 @@ def test_without_an_env_file_the_ports_are_env_example_s(tmp_path):
         assert all(host not in ("5432", "6379") for host, _ in ports), service.name
 
 
-@pytest.mark.parametrize("helper", ["seed", "bucket"])
+@pytest.mark.parametrize("helper", ["seed"])
 def test_one_shot_scripts_are_valid_shell(helper, tmp_path):
     script = compose_config(tmp_path, {})["services"][helper]["command"]
     assert len(script) == 1
@@ -269,7 +278,7 @@ def test_the_dockerfile_bases_are_pinned():
     "image",
     [
         "python:3.11.10-slim", "postgres:15.10-bookworm", "redis:7.0.15", "axllent/mailpit:v1.24.1", "x@sha256:ab",
-        "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
+        "debian:bookworm-20250520-slim",
     ],
 )
 def test_pinned_image_rule_accepts(image):
@@ -280,7 +289,7 @@ def test_pinned_image_rule_accepts(image):
     "image",
     [
         "redis", "redis:latest", "nginx:1.22", "python:3.11-slim", "grafana/grafana:10", "postgres:15", "x:bookworm",
-        "quay.io/minio/mc:RELEASE.2025-04-16", "quay.io/minio/minio",
+        "debian:bookworm-slim", "debian:bookworm-2025",
     ],
 )
 def test_pinned_image_rule_rejects(image):
@@ -304,30 +313,33 @@ def test_each_local_image_is_built_once_from_a_stage_of_the_dockerfile(services)
             assert spec["image"] in builders, f"{name} runs {spec['image']}, which no service builds"
 
 
-def test_the_app_image_is_the_project_at_its_version(services):
-    users = {name for name, spec in services.items() if spec["image"] == APP_IMAGE}
-    assert users == APP_IMAGE_USERS
-    builder = next(spec for spec in services.values() if spec["image"] == APP_IMAGE and "build" in spec)
-    assert builder["build"]["target"] == dockerfile_stages()[-1][1], "the app must be the Dockerfile's default (last) stage"
+def test_the_python_services_run_one_image_with_the_repo_mounted(services):
+    users = {name for name, spec in services.items() if spec["image"] == PYTHON_IMAGE}
+    assert users == PYTHON_IMAGE_USERS
+    builder = next(name for name, spec in services.items() if spec["image"] == PYTHON_IMAGE and "build" in spec)
+    assert builder == "config" and services[builder]["build"]["target"] == "python"  # the first to start builds it
+    for name in users:
+        assert any(volume.split(":")[:2] == [".", "/repo"] for volume in services[name]["volumes"]), name
 
 
-def test_the_app_image_installs_the_project_and_the_notebooks_group():
+def test_the_python_image_holds_the_dependencies_not_the_code():
     text = DOCKERFILE.read_text()
-    app_stage = text[text.rindex("\nFROM "):]
-    base = app_stage.split()[1]
-    assert re.fullmatch(r"python:3\.11\.\d+-slim(-bookworm)?", base), base
-    pip = re.search(r'"pip==(\d+)\.(\d+)(?:\.\d+)?"', app_stage)
+    stage = text[text.index(" AS python"):]
+    pip = re.search(r'"pip==(\d+)\.(\d+)(?:\.\d+)?"', stage)
     assert pip and (int(pip.group(1)), int(pip.group(2))) >= (25, 1), "pip install --group needs pip 25.1"
-    assert "--group notebooks" in app_stage
-    assert re.search(r"pip install (--no-deps )?\.(\s|$)", app_stage), "the project itself is not installed"
-    assert f"WORKDIR {IMAGE_REPO}" in app_stage and "COPY . ." in app_stage
+    assert "--group notebooks" in stage and "COPY pyproject.toml" in stage
+    assert "COPY . ." not in text, "the code is mounted (solve and reset change it), never baked into an image"
+    assert "PYTHONPATH=/repo" in stage and "SCALELAB_REPO=/repo" in stage
     ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()}
     assert {".git", ".venv", ".lab", ".env"} <= ignored
 
 
-def test_config_runs_on_the_app_image_s_python(services):
-    app_base = dockerfile_stages()[-1][0]
-    assert services["config"]["image"] == app_base
+def test_every_image_builds_from_the_one_pinned_debian_base():
+    stages = dockerfile_stages()
+    named = {stage for _, stage in stages if stage}
+    bases = {image for image, _ in stages if image not in named}
+    assert bases == {dockerbase.pinned()}, bases
+    assert dockerbase.pinned().startswith(f"debian:{dockerbase.SUITE}-")
 
 
 # --- 3. Parity with the catalogue ------------------------------------------------------------------
@@ -349,12 +361,13 @@ def test_each_service_publishes_its_env_port_on_localhost_only(services):
 
 
 def test_app_instances_get_what_native_mode_gives_them(services, docker_settings):
-    # Natively the spans go to files (CHIRP_TRACES_DIR); under compose, to Jaeger by OTLP.
-    native_keys = set(commands.app_environment(docker_settings, "app1")) - {"CHIRP_TRACES_DIR"}
+    # The spans go to files under the mounted .lab/traces, as natively; and to Jaeger when it runs.
+    native_keys = set(commands.app_environment(docker_settings, "app1")) - {"PYTHONUNBUFFERED"}  # the image's ENV
     for instance in ("app1", "app2", "worker"):
         env = services[instance]["environment"]
         assert native_keys <= set(env), f"{instance} lacks {sorted(native_keys - set(env))}"
-        assert urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"]).hostname == "jaeger"
+        assert env["CHIRP_TRACES_DIR"] == "/repo/.lab/traces"
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${SCALELAB_OTLP_ENDPOINT:-}"
         assert env["CHIRP_INSTANCE"] == instance
         for key in ("CHIRP_DATABASE_URL", "CHIRP_PGBOUNCER_URL", "CHIRP_REDIS_URL", "CHIRP_S3_ENDPOINT_URL"):
             url = urlsplit(env[key])
@@ -375,31 +388,27 @@ def test_the_worker_runs_the_native_worker_s_command_and_probe(services, docker_
     assert env["CHIRP_WORKER_HEALTH_HOST"] == "0.0.0.0"
 
 
-def test_minio_its_bucket_and_the_apps_share_the_object_store_settings(tmp_path):
-    """Interpolated by docker-compose, with credentials and bucket changed from their defaults."""
-    env = {
-        "SCALELAB_OBJECTSTORE_ACCESS_KEY": "k3y",
-        "SCALELAB_OBJECTSTORE_SECRET_KEY": "s3cret-long-enough",
-        "SCALELAB_OBJECTSTORE_BUCKET": "pictures",
-    }
+def test_s3rver_its_bucket_and_the_apps_share_the_object_store_settings(tmp_path):
+    """Interpolated by docker-compose, with the bucket and secret changed from their defaults."""
+    env = {"SCALELAB_OBJECTSTORE_SECRET_KEY": "s3cret-long-enough", "SCALELAB_OBJECTSTORE_BUCKET": "pictures"}
     services = compose_config(tmp_path, env)["services"]
-    minio = services["objectstore"]
-    assert minio["environment"] == {"MINIO_ROOT_USER": "k3y", "MINIO_ROOT_PASSWORD": "s3cret-long-enough"}
-    data = minio["command"][minio["command"].index("server") + 1]
-    assert any(v.split(":")[:2] == ["objectstore-data", data] for v in minio["volumes"]), "MinIO's data is not on its volume"
-    assert services["bucket"]["environment"] == {"ACCESS_KEY": "k3y", "SECRET_KEY": "s3cret-long-enough", "BUCKET": "pictures"}
-    assert "mc mb --ignore-existing" in services["bucket"]["command"][0]
+    command = services["objectstore"]["command"]
+    assert command[1].endswith("node_modules/s3rver/bin/s3rver.js")
+    assert command[command.index("--configure-bucket") + 1] == "pictures"
+    assert "--no-vhost-buckets" in command  # the apps reach it by the name `objectstore`, not a bucket's
+    data = command[command.index("--directory") + 1]
+    volumes = [str(v) for v in services["objectstore"]["volumes"]]
+    assert any("objectstore-data" in v and data in v for v in volumes), volumes
     for instance in ("app1", "app2"):
         app_env = services[instance]["environment"]
         assert app_env["CHIRP_S3_ENDPOINT_URL"] == f"http://objectstore:{BY_NAME['objectstore'].inner_port}"
-        assert (app_env["CHIRP_S3_ACCESS_KEY"], app_env["CHIRP_S3_SECRET_KEY"]) == ("k3y", "s3cret-long-enough")
+        assert (app_env["CHIRP_S3_ACCESS_KEY"], app_env["CHIRP_S3_SECRET_KEY"]) == ("S3RVER", "s3cret-long-enough")
         assert app_env["CHIRP_S3_BUCKET"] == "pictures" and app_env["CHIRP_S3_REGION"] == ObjectStore.region
 
 
-def test_the_object_store_credentials_suit_both_servers():
-    """s3rver (native) knows only its built-in access key; MinIO refuses a secret under 8 characters."""
+def test_the_object_store_credentials_are_s3rver_s():
+    """Both modes run s3rver, which knows only its built-in access key."""
     assert ENV_EXAMPLE["SCALELAB_OBJECTSTORE_ACCESS_KEY"] == commands.S3RVER_ACCESS_KEY
-    assert len(ENV_EXAMPLE["SCALELAB_OBJECTSTORE_SECRET_KEY"]) >= 8
 
 
 def test_each_app_instance_has_its_own_local_disk(compose, services):
@@ -419,7 +428,7 @@ def test_each_app_instance_has_its_own_local_disk(compose, services):
 
 def test_paths_into_the_image_s_copy_of_the_repo_exist(services):
     for name, spec in services.items():
-        for path in re.findall(rf"{IMAGE_REPO}/(\S+)", command_text(spec)):
+        for path in re.findall(rf"{IMAGE_REPO}/(?!\.lab/)(\S+)", command_text(spec)):
             assert (REPO / path).is_file(), f"{name} runs {IMAGE_REPO}/{path}, which is not in the repo"
 
 
@@ -435,18 +444,19 @@ def test_smtp_provider_mirrors_native_mode(services):
 
 def test_jupyter_serves_the_live_repo_with_the_lab_token(services):
     spec = services["jupyterlab"]
-    assert ".:/repo" in spec["volumes"]
+    assert REPO_MOUNT in spec["volumes"]
     assert "--ServerApp.root_dir=/repo" in spec["command"]
     assert "--IdentityProvider.token=${SCALELAB_JUPYTER_TOKEN:-}" in spec["command"]
     assert f"--port={BY_NAME['jupyterlab'].inner_port}" in spec["command"]
-    assert spec["environment"]["SCALELAB_REPO"] == "/repo" and spec["environment"]["PYTHONPATH"] == "/repo"
 
 
-def test_postgres_is_set_up_like_the_issue_says(compose, services):
+def test_postgres_starts_as_native_mode_s_does(compose, services):
+    """initdb and init.sql on a new volume, then the server with the rendered config, as its own user."""
     spec = services["postgres"]
-    assert spec["environment"]["POSTGRES_PASSWORD"] == "postgres"
-    assert spec["command"] == ["postgres", "-c", "config_file=/etc/lab/postgres/postgresql.conf"]
-    assert "./infra/postgres/init.sql:/docker-entrypoint-initdb.d/init.sql:ro" in spec["volumes"]
+    assert spec["user"] == "postgres" and spec["command"] == ["start-postgres"] and spec["stop_signal"] == "SIGINT"
+    script = (REPO / "infra" / "postgres" / "start-in-docker.sh").read_text()
+    assert "initdb" in script and "/etc/lab/postgres/init.sql" in script and "config_file=/etc/lab/postgres/postgresql.conf" in script
+    assert "COPY infra/postgres/start-in-docker.sh /usr/local/bin/start-postgres" in DOCKERFILE.read_text()
     data = [v for v in spec["volumes"] if v.split(":")[1] == "/var/lib/postgresql/data"]
     assert len(data) == 1 and data[0].split(":")[0] in compose["volumes"]
 
@@ -454,10 +464,10 @@ def test_postgres_is_set_up_like_the_issue_says(compose, services):
 def test_seed_runs_once_and_the_apps_wait_for_it(services):
     seed = command_text(services["seed"])
     assert "python -m broken_app.seed" in seed
-    assert "--database-url postgresql://chirp:chirp@postgres:5432/chirp" in seed
-    assert "--credentials /lab/seed/credentials.csv" in seed
+    assert "--database-url postgresql+psycopg2://chirp:chirp@postgres:5432/chirp" in seed
+    # Where native mode's seed writes them (the mounted repo's .lab/seed): `scalelab load` reads them.
+    assert "--credentials /repo/.lab/seed/credentials.csv" in seed and REPO_MOUNT in services["seed"]["volumes"]
     assert "if " in seed and "credentials.csv" in seed.split("then")[0], "no guard: every start would reseed"
-    assert any(v.split(":")[1] == "/lab/seed" for v in services["seed"]["volumes"])
     for instance in ("app1", "app2"):
         assert depends_on(services[instance])["seed"] == {"condition": "service_completed_successfully"}
 
@@ -492,7 +502,7 @@ def test_conditions_match_what_they_wait_for(services):
 
 
 def test_one_shot_helpers_are_awaited_by_a_long_running_service(services, long_running):
-    """`docker compose up --wait` accepts a container that exited only when a service waits for it."""
+    """Each helper must finish before what needs it starts (scalelab waits for the long-running ones)."""
     for helper in HELPERS:
         assert "healthcheck" not in services[helper], helper
         waiting = [n for n, spec in long_running.items() if helper in depends_on(spec)]
@@ -505,7 +515,6 @@ def test_one_shot_helpers_are_awaited_by_a_long_running_service(services, long_r
 def test_config_helper_renders_infra_into_the_shared_volume(compose, services):
     spec = services["config"]
     assert spec["command"] == ["python", "-m", "scalelab.stack.render", "docker", "/etc/lab"]
-    assert spec["environment"]["PYTHONPATH"] == "/repo" and spec["environment"]["SCALELAB_REPO"] == "/repo"
     assert ".:/repo:ro" in spec["volumes"] and "lab-config:/etc/lab" in spec["volumes"]
     assert "lab-config" in compose["volumes"]
 
@@ -519,7 +528,8 @@ def test_services_that_read_rendered_config_mount_it_and_wait_for_it(long_runnin
             assert CONFIG_MOUNT in spec.get("volumes", []), f"{name} reads /etc/lab without mounting {CONFIG_MOUNT}"
         if CONFIG_MOUNT in spec.get("volumes", []):
             assert depends_on(spec).get("config") == {"condition": "service_completed_successfully"}, name
-    assert {"postgres", "pgbouncer", "redis", "nginx", "prometheus", "grafana"} <= readers
+    mounting = {name for name, spec in long_running.items() if CONFIG_MOUNT in spec.get("volumes", [])}
+    assert readers <= mounting == docker.CONFIG_READERS  # the ones a restart renders the config for
 
 
 def test_rendered_files_the_services_read_exist(services, rendered):
@@ -529,15 +539,10 @@ def test_rendered_files_the_services_read_exist(services, rendered):
             assert (rendered / path).exists(), f"{name} reads /etc/lab/{path}, which the render does not write"
 
 
-def test_files_mounted_from_infra_exist(services):
-    mounted = 0
-    for name, spec in services.items():
-        for volume in spec.get("volumes", []):
-            source = volume.split(":")[0]
-            if source.startswith("./infra/"):
-                assert (REPO / source).exists(), f"{name} mounts {source}, which does not exist"
-                mounted += 1
-    assert mounted >= 1
+def test_files_the_dockerfile_copies_exist():
+    copied = re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE.read_text(), re.MULTILINE)
+    sources = [source for line in copied for source in line.split()]
+    assert sources and all((REPO / source).exists() for source in sources), sources
 
 
 @pytest.mark.parametrize("service", sorted(p.name for p in (REPO / "infra").iterdir() if p.is_dir()))
@@ -562,7 +567,7 @@ def test_rendered_addresses_are_compose_services_on_their_container_ports(servic
 
 def test_rendered_configs_point_at_the_compose_services(rendered):
     nginx = (rendered / "nginx" / "chirp.conf").read_text()
-    assert "server chirp:8000 resolve;" in nginx and "listen 80;" in nginx  # app1, app2 and replicas: test_scale_out…
+    assert "server chirp:8000;" in nginx and "listen 80;" in nginx  # app1, app2 and replicas: test_nginx_balances…
     prometheus = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
     targets = {t for job in prometheus["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
     assert targets == {
@@ -606,21 +611,20 @@ def test_app_replicas_are_app1_s_twin_without_port_or_disk_and_none_by_default(s
     assert {k: v for k, v in replica["environment"].items() if k != "CHIRP_INSTANCE"} == {
         k: v for k, v in twin["environment"].items() if k != "CHIRP_INSTANCE"
     }
-    assert replica["deploy"] == {"replicas": 0}
-    assert "volumes" not in replica  # a replica's disk is its own container's: nothing to share
+    assert replica["profiles"] == ["scale-out"]  # none unless `scalelab up --docker --scale app=N`
+    assert replica["volumes"] == [REPO_MOUNT]  # a replica's disk is its own container's: nothing to share
 
 
-def test_nginx_balances_every_instance_by_one_alias_looked_up_again(services, rendered):
-    """nginx's upstream is the network alias all instances carry; `resolve` (nginx 1.27.3 and later)
-    looks it up every 5 s through Docker's DNS, so replicas started later get requests too."""
+def test_nginx_balances_every_instance_by_one_alias_looked_up_at_each_reload(services, rendered):
+    """nginx's upstream is the network alias all instances carry. Debian's nginx (1.22, as natively)
+    resolves it when it starts or reloads, so scalelab reloads nginx after `--scale` and after it
+    recreates an instance (a new container has a new address): scalelab/stack/docker.py."""
     aliased = {name for name, spec in services.items() if "chirp" in spec.get("networks", {}).get("default", {}).get("aliases", [])}
-    assert aliased == {"app1", "app2", "app"}
-    version = image_tag(services["nginx"]["image"])[1]
-    assert tuple(int(part) for part in version.split(".")) >= (1, 27, 3), f"nginx {version} has no upstream `resolve`"
+    assert aliased == {"app1", "app2", "app"} == docker.INSTANCES
+    assert services["nginx"]["image"].startswith("scalelab/services:")
     nginx = (rendered / "nginx" / "chirp.conf").read_text()
     upstream = nginx[nginx.index("upstream chirp {"): nginx.index("}", nginx.index("upstream chirp {"))]
-    assert "zone chirp" in upstream and "server chirp:8000 resolve;" in upstream and "server app1" not in upstream
-    assert re.search(r"^resolver 127\.0\.0\.11 valid=5s", nginx, re.MULTILINE), "Docker's DNS, re-read every 5 s"
+    assert "server chirp:8000;" in upstream and "server app1" not in upstream and "resolve" not in upstream
 
 
 def test_prometheus_finds_the_replicas_by_name_and_labels_them(rendered):
