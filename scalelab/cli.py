@@ -14,7 +14,7 @@ from scalelab import stack
 from scalelab.course import classroom, notebooks
 from scalelab.errors import LabError, StackNotRunning
 from scalelab.paths import REPO
-from scalelab.stack import doctor, envfile
+from scalelab.stack import compose, doctor, envfile
 from scalelab.stack import settings as settings_module
 from scalelab.stack.services import BY_NAME
 
@@ -38,8 +38,11 @@ def urls(settings, mode: str) -> str:
         f"  Object storage (S3)    {settings.objectstore().endpoint_url}/",
     ]
     if mode == "docker":
-        lines.append(f"  Grafana                http://127.0.0.1:{settings.port('GRAFANA')}/")
-        lines.append(f"  Mailpit                http://127.0.0.1:{settings.port('MAILPIT')}/")
+        lines.append(f"  Flower (Celery)        http://127.0.0.1:{settings.port('FLOWER')}/")
+        if compose.upstream_enabled(settings):
+            lines.append(f"  Grafana                http://127.0.0.1:{settings.port('GRAFANA')}/")
+            lines.append(f"  Mailpit                http://127.0.0.1:{settings.port('MAILPIT')}/")
+            lines.append(f"  Jaeger                 http://127.0.0.1:{settings.port('JAEGER')}/")
     return "\n".join(lines)
 
 

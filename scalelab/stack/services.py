@@ -24,8 +24,7 @@ SERVICES: tuple[Service, ...] = (
     Service("postgres", "POSTGRES", 5432, "postgres"),
     Service("redis", "REDIS", 6379, "redis"),
     Service("smtp", "SMTP", 1025, "smtp"),
-    # Lab 2's avatars: s3rver natively, MinIO under Docker. `/` lists the buckets with no credentials
-    # on s3rver (MinIO refuses it, but Docker mode has its own healthcheck).
+    # Lab 2's avatars: s3rver, in both modes. `/` lists the buckets with no credentials.
     Service("objectstore", "OBJECTSTORE", 9000, "http:/"),
     Service("pgbouncer", "PGBOUNCER", 6432, "pgbouncer", needs=("postgres",)),
     Service("app1", "APP1", 8000, "http:/healthz", needs=("postgres", "smtp", "objectstore")),

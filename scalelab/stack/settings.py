@@ -42,7 +42,7 @@ class ObjectStore:
     bucket: str
     access_key: str
     secret_key: str
-    # Neither s3rver nor MinIO has regions, but a SigV4 signature names one: both take AWS's default.
+    # s3rver has no regions, but a SigV4 signature names one: AWS's default.
     region: str = "us-east-1"
 
 

@@ -36,6 +36,9 @@ def walk(folder: Path) -> list[str]:
     printed. It runs on a thread beside other tests (tests/conftest.py), so it keeps its transcript
     instead of printing it."""
     clone, ports, env = clone_repo(folder, PORT_SHIFT)
+    # Native mode's walk, on a machine without Docker: CI runs an engine for the docker suite
+    # (tests/docker), which `make up` would otherwise pick. The docker suite walks Docker mode.
+    env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
     transcript: list[str] = []
 
     def run(command: list[str], timeout: float) -> subprocess.CompletedProcess:

@@ -7,6 +7,7 @@ read with PyYAML. Nothing here starts a container.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -684,3 +685,21 @@ def test_scale_out_is_refused_natively_before_anything_starts():
     assert result.stderr.strip() == (
         "scalelab: --scale needs Docker mode (`scalelab up --docker --scale app=4`): natively the stack runs app1 and app2"
     )
+
+
+# --- 7. Compose v2 and v1.29 -------------------------------------------------------------------------
+
+COMPOSE_SPEC_SCHEMA = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
+
+
+def test_the_file_is_the_compose_specification_that_v2_reads(compose):
+    """Docker Desktop runs Compose v2, CI v1.29 (the docker suite). v2 implements the compose
+    specification: the file must validate against its JSON schema (the copy Debian's docker-compose
+    ships), and use nothing only v1 knows (`version:`, whose file formats v2 ignores)."""
+    import jsonschema
+
+    assert COMPOSE_SPEC_SCHEMA.exists(), "Debian's docker-compose ships the schema: `scalelab system-packages --for-tests`"
+    schema = json.loads(COMPOSE_SPEC_SCHEMA.read_text())
+    assert schema["title"] == "Compose Specification"
+    jsonschema.validate(compose, schema)
+    assert "version" not in compose

@@ -1,6 +1,6 @@
 """Uploaded files (avatars): fixed in Lab 2 (stateless by default).
 
-The files live in S3-compatible object storage (MinIO under Docker, s3rver natively), which every
+The files live in S3-compatible object storage (s3rver in the lab, S3 or MinIO in production), which every
 instance shares, instead of on the disk of the instance that received them. Any instance serves
 any avatar, and an instance can be replaced without losing one. Where the storage is, and with
 which keys, comes from the environment (config.py).
