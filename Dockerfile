@@ -58,3 +58,12 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
     && pip install -r requirements.txt --group notebooks "flower==2.0.1" \
     && cd / && rm -r /tmp/deps
 WORKDIR /repo
+
+# The dev container (.devcontainer/, for VS Code and GitHub Codespaces): the same Debian, and what the
+# README asks of a machine (Python with venv, make). The stack runs inside it in native mode: `make up`
+# makes the .venv and installs Debian's packages with apt-get (the container's user is root), as on
+# any Debian machine.
+FROM debian AS devcontainer
+RUN apt-get update \
+    && apt-get install -y python3 python3-venv make git procps ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/*
