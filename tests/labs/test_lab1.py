@@ -18,7 +18,7 @@ from scalelab.course import catalogue
 from scalelab.course.checks import lab1
 from scalelab.errors import LabError
 from scalelab.kit import applogs
-from scalelab.stack import native
+from scalelab.stack import compose, docker, native
 
 LAB = catalogue.find("1")  # the lab the `solved` fixture (conftest.py) solves
 DB_PY = "broken_app/db.py"
@@ -135,10 +135,13 @@ def test_since_in_a_long_log_reads_only_its_end(logs):
     assert len(applogs.grep(r"GET /api/feed", since=end - timedelta(seconds=30))) == 300
 
 
-def test_docker_mode_and_missing_logs_say_what_to_do(logs, tmp_path):
+def test_docker_mode_and_missing_logs_say_what_to_do(logs, tmp_path, monkeypatch):
     logs(app1=[], app2=[])
     (tmp_path / ".lab" / "mode").write_text("docker\n")
-    with pytest.raises(LabError, match=r"docker compose logs app1 \| grep"):
+    # An engine that answers, and no container of the project: the stack is down.
+    monkeypatch.setattr(docker, "require_engine", lambda: None)
+    monkeypatch.setattr(compose, "containers", lambda settings: [])
+    with pytest.raises(LabError, match=r"^no container for app1: start the stack with `scalelab up --docker`$"):
         applogs.grep("ERROR")
     (tmp_path / ".lab" / "mode").write_text("native\n")
     (tmp_path / ".lab" / "logs" / "app2.log").unlink()
