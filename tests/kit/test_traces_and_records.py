@@ -30,7 +30,7 @@ def state(tmp_path, monkeypatch):
     (folder / "logs").mkdir()
     (folder / "mode").write_text("native\n")
     monkeypatch.setattr(stack, "MODE_FILE", folder / "mode")
-    for module in (native, spanfiles):
+    for module in (stack, spanfiles):  # both modes read the spans there (Stack.span_lines)
         monkeypatch.setattr(module, "TRACES", folder / "traces")
     monkeypatch.setattr(native, "log_file", lambda service: folder / "logs" / f"{service}.log")
     return folder
