@@ -72,13 +72,15 @@ def _kill_group(group: int, grace_s: float) -> None:
 
 
 def _group_alive(group: int) -> bool:
-    """Does a process of the group still run? A zombie holds no port, and nobody may ever reap it."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    """Does a process of the group still run? A zombie holds no port, and nobody may ever reap it.
+    Each thread counts: a gunicorn worker's main thread shows as a zombie while its other threads are
+    still exiting, and its files (the listening socket among them) close only with the last one."""
+    for stat in Path("/proc").glob("[0-9]*/task/[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if fields[2] == str(group) and fields[0] != "Z":  # fields: state, ppid, process group, ...
+        if fields[2] == str(group) and fields[0] not in ("Z", "X"):  # fields: state, ppid, process group, ...
             return True
     return False
 
