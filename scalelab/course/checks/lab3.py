@@ -29,8 +29,8 @@ Passing means:
   queues a job; building the PDF in the request takes longer, and more the more the member posted),
   and its PDF is ready within REPORT_READY_WITHIN_S (30 s, a worker that is idle but for it);
 - the big avatar's upload costs at most half of what resizing it costs here more than the small one's
-  (medians of three): the check times Pillow doing the same resize in its own process, this machine's
-  yardstick (200-400 ms on 2 cores). A resize inside the request adds all of it; a request that only
+  (the fastest of each: an app process's first request also sets up its S3 client): the check times
+  Pillow doing the same resize in its own process, this machine's yardstick (200-400 ms on 2 cores). A resize inside the request adds all of it; a request that only
   reads the image's header adds almost nothing. And the thumbnail appears, 128 x 128, as the member's
   avatar within THUMBNAIL_WITHIN_S (20 s).
 """
