@@ -92,6 +92,40 @@ def feed_reader(url: str) -> Callable[[int, int], requests.Response]:
     return lambda client, n: requests.get(f"{url}/api/feed?limit=20", timeout=120)
 
 
+class Gate:
+    """Holds clients' requests while shut and counts those under way, so that a check can make a quiet
+    moment: shut() returns once no request it let through is still waiting for its answer."""
+
+    def __init__(self) -> None:
+        self._open = True
+        self._under_way = 0
+        self._changed = threading.Condition()
+
+    def through(self, send: Callable[[int, int], requests.Response]) -> Callable[[int, int], requests.Response]:
+        def gated(client: int, n: int) -> requests.Response:
+            with self._changed:
+                self._changed.wait_for(lambda: self._open)
+                self._under_way += 1
+            try:
+                return send(client, n)
+            finally:
+                with self._changed:
+                    self._under_way -= 1
+                    self._changed.notify_all()
+
+        return gated
+
+    def shut(self, timeout_s: float = 120) -> None:
+        with self._changed:
+            self._open = False
+            self._changed.wait_for(lambda: self._under_way == 0, timeout_s)
+
+    def open(self) -> None:
+        with self._changed:
+            self._open = True
+            self._changed.notify_all()
+
+
 @dataclass
 class SignupWave:
     run_id: str  # in the address of every account it signed up: wave-<run_id>-<client>-<n>@chirp.test
@@ -99,12 +133,17 @@ class SignupWave:
     reads: list[Outcome]
 
 
-def signup_wave(url: str, signups: int, readers: int, seconds: float, signup_pace_s: float = 0.0) -> SignupWave:
+def signup_wave(
+    url: str, signups: int, readers: int, seconds: float, signup_pace_s: float = 0.0,
+    run_id: str = "", gate: Gate | None = None,
+) -> SignupWave:
     """`signups` clients signing up and `readers` reading the feed, at the same time, for `seconds`;
-    each signup client at most once per signup_pace_s (see closed_loop)."""
-    run_id = uuid.uuid4().hex[:8]
+    each signup client at most once per signup_pace_s (see closed_loop), and only while `gate` is open."""
+    run_id = run_id or uuid.uuid4().hex[:8]
     signed_up: list[Outcome] = []
     sender = signup_sender(url, run_id)
+    if gate:
+        sender = gate.through(sender)
     wave = threading.Thread(target=lambda: signed_up.extend(closed_loop(sender, signups, seconds, signup_pace_s)))
     wave.start()
     reads = closed_loop(feed_reader(url), readers, seconds)
