@@ -29,6 +29,8 @@ from scalelab.stack.settings import PREFIX, Settings
 
 # The experiment a restart's `env` sets up (a compose override file), until a restart without one.
 EXPERIMENT_FILE = STATE / "docker" / "experiment.yml"
+# A recreated container's log goes with it; restart() keeps it here first (see _keep_logs).
+KEPT_LOGS = STATE / "docker" / "logs"
 # Seconds for a service to turn healthy once its container starts: JupyterLab's first start is slow.
 HEALTHY_WITHIN_S = {"jupyterlab": 180}
 DEFAULT_HEALTHY_WITHIN_S = 120
@@ -227,6 +229,7 @@ class DockerStack(Stack):
             # infra/ may have changed (a lab's solution), or the SCALELAB_* part of env changes how a
             # service is configured (nginx's balancing): render the config volume again first.
             compose.run(settings, "run", "--rm", "-T", "--no-deps", "config", capture=True)
+        _keep_logs(settings, services)
         for wave in start_waves([BY_NAME[name] for name in services]):
             names = [service.name for service in wave]
             compose.run(settings, "up", "--detach", "--no-deps", "--force-recreate", *names, overrides=overrides, capture=True)
@@ -246,8 +249,14 @@ class DockerStack(Stack):
         found = [c for c in compose.containers(self.settings) if c.service == service and c.number == 1]
         if not found:
             raise LabError(f"no container for {service}: start the stack with `scalelab up --docker`")
-        # The engine keeps each container's output; a file, as the native backend's logs are.
+        # The engine keeps each container's output; a file, as the native backend's logs are, which
+        # begins with what the service's earlier containers logged.
         file = tempfile.TemporaryFile()
+        kept = KEPT_LOGS / f"{service}.log"
+        if kept.exists():
+            with open(kept, "rb") as earlier:
+                shutil.copyfileobj(earlier, file)
+            file.flush()
         subprocess.run(["docker", "logs", found[0].id], stdout=file, stderr=subprocess.STDOUT, check=False)
         file.seek(0)
         return file
@@ -265,6 +274,17 @@ class DockerStack(Stack):
                 root = psutil.Process(container.pid)
                 return [root, *root.children(recursive=True)]
         return []
+
+
+def _keep_logs(settings: Settings, services: list[str]) -> None:
+    """Append the log of each service's container to .lab/docker/logs/<service>.log before it is
+    recreated, so that logs() still holds what it logged (Lab 1's notebook greps the log of app
+    instances it has since restarted), as native mode's log files do."""
+    KEPT_LOGS.mkdir(parents=True, exist_ok=True)
+    for container in compose.containers(settings):
+        if container.service in services and container.number == 1:
+            with open(KEPT_LOGS / f"{container.service}.log", "ab") as kept:
+                subprocess.run(["docker", "logs", container.id], stdout=kept, stderr=subprocess.STDOUT, check=False)
 
 
 def _same_kernel(container: compose.Container) -> bool:
