@@ -75,7 +75,8 @@ def test_an_app_container_killed_under_load_logs_nobody_out(docker_settings, cou
     statuses = [o.status for o in outcomes]
     assert statuses.count(401) == 0, f"{statuses.count(401)} of {len(statuses)} answers logged a user out"
     assert sum(1 for s in statuses if s != 200) <= len(statuses) * 0.01, f"statuses: {sorted(set(statuses))}"
-    served = {o.served_by for o in outcomes}
+    # The answers allowed above to fail (a 502 as nginx finds app1 gone) carry no X-Served-By.
+    served = {o.served_by for o in outcomes if o.status == 200}
     assert served == {"app1", "app2"}, f"served by {served}: app1 never came back"
     # The logins went to both instances before the kill; app1's recreated container logged none, yet
     # its log still holds them (Lab 1's notebook greps the logs of instances it has since restarted).
