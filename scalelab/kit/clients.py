@@ -76,13 +76,15 @@ def closed_loop(
     return outcomes
 
 
-def signup_sender(url: str, run: str) -> Callable[[int, int], requests.Response]:
-    """Each request signs up a new user (a welcome email goes out), on a new connection."""
+def signup_sender(
+    url: str, run: str, headers: Callable[[], dict[str, str]] = dict
+) -> Callable[[int, int], requests.Response]:
+    """Each request signs up a new user (a welcome email goes out), on a new connection, with headers()."""
 
     def send(client: int, n: int) -> requests.Response:
         email = f"wave-{run}-{client}-{n}@chirp.test"
         body = {"name": f"Wave {client}-{n}", "email": email, "password": "wave-password"}
-        return requests.post(f"{url}/api/signup", json=body, timeout=120)
+        return requests.post(f"{url}/api/signup", json=body, headers=headers(), timeout=120)
 
     return send
 

@@ -8,11 +8,16 @@ Natively there is no Jaeger: each traced process (gunicorn workers, Celery's poo
 its spans to `.lab/traces/<service>-<pid>.jsonl`, one JSON object per span, as OpenTelemetry's
 console exporter formats them. In Docker mode the spans go to Jaeger instead: open its UI.
 Spans leave a process in batches, about a second after they end.
+
+Chirp samples its traces at the head (SCALELAB_TRACE_SAMPLE_RATIO, 0.1: one request in ten keeps its
+trace), and logs a trace_id only on the lines of requests whose trace it kept. To follow a request of
+your own, send it with `headers=traces.keep()`: its trace is kept whatever the ratio.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 
 import pandas as pd
 
@@ -29,6 +34,23 @@ def trace(trace_id: str) -> pd.DataFrame:
         raise LabError(f"{trace_id!r} is not a trace id: it is 32 hex digits, as in a log line's trace_id")
     needle = f'"trace_id": "0x{trace_id}"'
     return _frame(json.loads(line) for line in _lines() if needle in line)
+
+
+def keep() -> dict[str, str]:
+    """Headers that have Chirp trace this request, whatever its sampling ratio: a W3C traceparent with
+    the sampled flag set, as a client (or a service upstream) that decided to trace it sends. Chirp's
+    parent-based sampler follows the caller's decision. Its request span's parent is then the caller's
+    span, which no process of Chirp recorded: see entry()."""
+    return {"traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"}
+
+
+def entry(spans: pd.DataFrame) -> str:
+    """The span_id of the trace's first span inside Chirp (the request's own span): the earliest span whose
+    parent is not in the trace (none, or a caller that sent a traceparent)."""
+    outside = spans[~spans.parent_id.isin(set(spans.span_id))]
+    if outside.empty:
+        raise LabError("this trace has no span whose parent lies outside it: is it complete?")
+    return outside.sort_values("start").span_id.iloc[0]
 
 
 def descends_from(spans: pd.DataFrame, span_id: str, ancestor_id: str) -> bool:

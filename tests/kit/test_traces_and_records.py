@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -14,7 +15,9 @@ import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import format_trace_id
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from scalelab import stack
 from scalelab.errors import LabError
@@ -36,9 +39,9 @@ def state(tmp_path, monkeypatch):
     return folder
 
 
-def tracer(state, service: str):
+def tracer(state, service: str, sampler=None):
     spans = open(state / "traces" / f"{service}-1.jsonl", "a", encoding="utf-8")
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     exporter = ConsoleSpanExporter(out=spans, formatter=lambda span: span.to_json(indent=None) + "\n")
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider.get_tracer("test")
@@ -68,6 +71,24 @@ def test_a_trace_is_gathered_from_every_process_and_keeps_its_parents(state):
     outline = traces.tree(spans).splitlines()
     assert [line.split()[1] for line in outline] == ["POST", "apply_async/send_email", "run/send_email"]
     assert [len(line) - len(line.lstrip()) for line in outline] == [0, 2, 4]
+
+
+def test_a_request_sent_with_keep_is_traced_where_the_ratio_keeps_none(state):
+    """Chirp's sampler as the stack sets it (parentbased_traceidratio), at a ratio of 0: only a request whose
+    caller sent traces.keep()'s traceparent is traced, and entry() finds its first span inside Chirp."""
+    headers = traces.keep()
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", headers["traceparent"]), headers
+    chirp = tracer(state, "app1", sampler=ParentBased(TraceIdRatioBased(0)))
+    with chirp.start_as_current_span("GET /api/feed"):  # no traceparent: dropped
+        pass
+    with chirp.start_as_current_span("GET /api/timeline", context=TraceContextTextMapPropagator().extract(headers)) as kept:
+        with chirp.start_as_current_span("SELECT chirp"):
+            pass
+    spans = traces.trace(headers["traceparent"].split("-")[1])
+    assert list(spans.name) == ["GET /api/timeline", "SELECT chirp"]
+    assert spans.parent_id.iloc[0] == headers["traceparent"].split("-")[2]  # the caller's span, never recorded
+    assert traces.entry(spans) == format(kept.get_span_context().span_id, "016x")
+    assert traces.keep() != headers  # a new trace each time
 
 
 def test_a_trace_id_is_32_hex_digits(state):

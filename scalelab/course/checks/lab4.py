@@ -7,6 +7,8 @@ What it does (about 20 s, native mode: it reads the app's log and trace files):
 2. Injects a fault: every query of the home timeline (GET /api/timeline, and no other endpoint the
    check calls) sleeps 300 ms in PostgreSQL. 6 logged-in users then read the feed, their timeline
    and "who am I" in turn for 12 s, while 2 clients sign up; every response's X-Request-ID is kept.
+   The signups ask for their traces to be kept (a sampled traceparent header: kit.traces.keep), since
+   Chirp samples its traces at the head and would keep only one in ten (SCALELAB_TRACE_SAMPLE_RATIO).
 3. Waits for the welcome emails (Lab 3's worker sends them), then reads /metrics again.
 
 Passing means:
@@ -17,7 +19,8 @@ Passing means:
   (chirp_celery_task_duration_seconds_count);
 - the route with the highest mean latency, from the metrics alone, is /api/timeline;
 - every line Chirp logged meanwhile (gunicorn's own lines aside) is a JSON object, and each
-  request's line has request_id, route, status, duration_ms, user_id and trace_id;
+  request's line has request_id, route, status, duration_ms and user_id (and trace_id when its trace
+  was kept: every signup's here);
 - a signup's request_id leads, through its log line, to a trace whose request span carries the same
   request_id, and that trace holds the worker's span for the welcome email, below the signup.
 """
@@ -46,7 +49,8 @@ ROUTES = ("/api/feed", FAULTED_ROUTE, "/api/me")
 COUNT_TOLERANCE = 0.05
 EMAIL_DEADLINE_S = 20
 SPAN_EXPORT_S = 3  # the app's spans leave in batches every second; a margin for a busy laptop
-REQUEST_FIELDS = {"request_id", "route", "status", "duration_ms", "user_id", "trace_id"}
+# trace_id is on the lines of traced requests only: the signups' lines must have it (_follow_a_signup).
+REQUEST_FIELDS = {"request_id", "route", "status", "duration_ms", "user_id"}
 INSTANCES = ("app1", "app2")
 
 
@@ -102,7 +106,7 @@ def _load(settings, cookies: list[dict]) -> tuple[collections.Counter, list[Sign
     sent: collections.Counter = collections.Counter()
     signups: list[Signup] = []
     lock = threading.Lock()
-    sign_up = signup_sender(url, f"obs-{uuid.uuid4().hex[:8]}")
+    sign_up = signup_sender(url, f"obs-{uuid.uuid4().hex[:8]}", headers=traces.keep)
 
     def signup(client: int, n: int) -> requests.Response:
         response = sign_up(client, n)
@@ -194,7 +198,7 @@ def _logs(started: float, measurements: dict, reasons: list[str]):
         )
     if records.empty or "event" not in records:
         return None
-    request_lines = records[records.event == "request"].reindex(columns=sorted({*records.columns, *REQUEST_FIELDS}))
+    request_lines = records[records.event == "request"].reindex(columns=sorted({*records.columns, *REQUEST_FIELDS, "trace_id"}))
     ours = request_lines[request_lines.route.isin(ROUTES)]  # /metrics and /healthz are not traced
     lacking = REQUEST_FIELDS - set(records.columns)
     # user_id is null for a signup, whose user is not logged in yet; every other field has a value.

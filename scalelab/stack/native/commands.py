@@ -219,6 +219,9 @@ def app_environment(settings: Settings, instance: str) -> dict[str, str]:
         # metrics, and where each process writes the spans it traced (natively there is no Jaeger).
         "PROMETHEUS_MULTIPROC_DIR": str(STATE / instance / "prometheus-multiproc"),
         "CHIRP_TRACES_DIR": str(TRACES),
+        # OpenTelemetry's SDK reads its sampler from these (.env.example: SCALELAB_TRACE_SAMPLE_RATIO).
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": settings["TRACE_SAMPLE_RATIO"],
     }
 
 

@@ -10,8 +10,9 @@ What changed from the broken version, and why:
 - The request id comes from the caller's X-Request-ID header when there is one (nginx or a load
   balancer may set it), else a new one; the response carries it back, so a user who reports an
   error can quote it. Every line logged while the request runs carries it (contextvars).
-- trace_id, on every line logged inside a traced request or job, leads from a log line to its
-  trace (tracing.py), and from a trace to its log lines.
+- trace_id, on every line logged inside a request or job whose trace was kept, leads from a log
+  line to its trace (tracing.py), and from a trace to its log lines. Traces are sampled (one in ten,
+  tracing.py): a line whose trace was dropped carries no trace_id, since it would lead nowhere.
 - An unexpected error is logged at level "error" with its traceback inside the same JSON line, so
   one error is one line, never a traceback spread over lines that grep sees one at a time.
 - Python's own logging (Celery's worker, libraries) goes through the same processors, so the
@@ -37,7 +38,7 @@ def timestamp_first(logger, method_name, event_dict):
 
 def add_trace_id(logger, method_name, event_dict):
     context = trace.get_current_span().get_span_context()
-    if context.is_valid:
+    if context.is_valid and context.trace_flags.sampled:
         event_dict["trace_id"] = format(context.trace_id, "032x")
     return event_dict
 
