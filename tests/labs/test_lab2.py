@@ -115,6 +115,31 @@ def test_sessions_expire_in_redis_after_a_week_without_requests(solved, sessions
     assert 167 < ttl_hours <= 168
 
 
+def test_reading_pages_writes_no_session_until_its_expiry_is_due(solved, sessions_store):
+    """A member's requests do not write their session back (a Redis write and a cookie each) to push an
+    expiry a week away: only once SESSION_REFRESH_AFTER has passed (an hour; 1.2 s here, set by the
+    environment as an operator would)."""
+    week_ms = 168 * 3600 * 1000
+
+    def read_me_after(seconds: float) -> tuple[requests.Response, int]:
+        cookies = log_in(solved.app_url, *seeded_credentials(1)[0])
+        time.sleep(seconds)
+        response = requests.get(f"{solved.app_url}/api/me", cookies=cookies, timeout=30)
+        return response, sessions_store.pttl(SESSION_PREFIX + cookies[COOKIE])
+
+    response, ttl_ms = read_me_after(1.5)
+    assert response.status_code == 200 and COOKIE not in response.cookies, "a read sent the session cookie again"
+    assert ttl_ms < week_ms - 1000, f"a read pushed the session's expiry (TTL {ttl_ms} ms): it wrote the session back"
+    instances = ["app1", "app2"]
+    stack.current(solved).restart(instances, env={"CHIRP_SESSION_REFRESH_MINUTES": "0.02"})
+    try:
+        response, ttl_ms = read_me_after(1.5)
+    finally:
+        stack.current(solved).restart(instances)
+    assert response.status_code == 200 and COOKIE in response.cookies, "a due refresh sent no cookie"
+    assert ttl_ms > week_ms - 1000, f"a due refresh left the session's TTL at {ttl_ms} ms"
+
+
 def test_the_fixed_config_refuses_to_start_without_a_secret(monkeypatch):
     spec = importlib.util.spec_from_file_location("fixed_config", LAB.solution_dir / "broken_app" / "config.py")
     fixed_config = importlib.util.module_from_spec(spec)

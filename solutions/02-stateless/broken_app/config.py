@@ -6,7 +6,9 @@ environment and an instance is configured by whoever starts it:
   repository and the same everywhere; an instance started without one refuses to start, with a
   message naming the variable, rather than run with a guessable key.
 - Sessions live in Redis (sessions.py), under CHIRP_SESSION_KEY_PREFIX, for
-  CHIRP_SESSION_LIFETIME_HOURS after the last request (7 days unless told otherwise).
+  CHIRP_SESSION_LIFETIME_HOURS after the last request (7 days unless told otherwise), give or take
+  CHIRP_SESSION_REFRESH_MINUTES (60): a session is written back when it changes, or when its
+  expiry was last pushed that long ago, never on every request.
 - Avatars live in S3-compatible object storage (storage.py), not on the instance's disk.
 """
 
@@ -34,6 +36,9 @@ def settings() -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_KEY_PREFIX": os.environ.get("CHIRP_SESSION_KEY_PREFIX", "chirp:session:"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=float(os.environ.get("CHIRP_SESSION_LIFETIME_HOURS", 168))),
+        # Flask-Session would write every session back on every request to push its expiry (sessions.py).
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "SESSION_REFRESH_AFTER": timedelta(minutes=float(os.environ.get("CHIRP_SESSION_REFRESH_MINUTES", 60))),
         "INSTANCE_NAME": os.environ.get("CHIRP_INSTANCE", "chirp"),
         "DATABASE_URL": required("CHIRP_DATABASE_URL"),
         "SMTP_HOST": required("CHIRP_SMTP_HOST"),
