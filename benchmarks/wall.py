@@ -11,7 +11,8 @@ to 4 first), each warmed up after its restart, both sending
 their welcome emails to a provider that takes side_by_side.PROVIDER_LATENCY_MS to accept each. For each side it
 prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.kit.side_by_side,
 analysis.knee), then the ratio fixed/broken, the peak requests/s, what used the CPU where the run hit
-its wall (scalelab.kit.saturation) and whether Locust itself saturated.
+its wall (scalelab.kit.saturation), each service's CPU per request over the run (the app's with the
+share its password hashing took) and whether Locust itself saturated.
 
 Target on 2 cores (issue 9), for the full profile: the fixed stack holds all 10,000 users with 0
 errors and p95 < 300 ms, the broken stack walls below 1,000 users, and the ratio is at least 10x. A
@@ -153,6 +154,15 @@ def report_side(wall: side_by_side.Wall, sampler: saturation.CpuSampler, process
     for row in top.head(TOP).itertuples():
         print(f"    {row.service:<26} mean {row.cpu_percent:5.0f}%  peak {row.peak_percent:5.0f}%")
     print(f"  saturated first: {verdict}")
+    per_request = saturation.cpu_per_request(sampler.samples, summary["requests"], sampler.interval_s)
+    app_ms = per_request.reindex(["app1", "app2"]).fillna(0).sum()
+    others = ", ".join(f"{service} {ms:.2f}" for service, ms in per_request.items() if service not in ("app1", "app2"))
+    hashes = sum(summary["endpoints"].get(route, {}).get("requests", 0) for route in saturation.HASHING_ROUTES)
+    hashing_ms = 1000 * hashes * hash_cost_s / summary["requests"] if summary["requests"] else 0.0
+    print(
+        f"  CPU per request over the run: the app (app1 + app2) {app_ms:.2f} ms, of which about {hashing_ms:.2f} ms "
+        f"hashing passwords; {others}"
+    )
     hashing_cores, hashing = saturation.hashing_demand(summary["endpoints"], summary["duration_s"], hash_cost_s, psutil.cpu_count())
     print(f"  {hashing}")
     if summary["loadgen_cpu_warning"]:
@@ -164,6 +174,8 @@ def report_side(wall: side_by_side.Wall, sampler: saturation.CpuSampler, process
         "requests": summary["requests"], "error_rate": summary["error_rate"], "p95_ms": summary["p95_ms"],
         "loadgen_cpu_warning": summary["loadgen_cpu_warning"], "saturated_first": verdict, "hashing_cores": hashing_cores,
         "top_cpu": top.head(TOP).to_dict("records"), "run": str(wall.run.directory),
+        "app_cpu_ms_per_request": app_ms, "hashing_cpu_ms_per_request": hashing_ms,
+        "cpu_ms_per_request": per_request.round(3).to_dict(),
     }
 
 

@@ -6,7 +6,8 @@ Locust processes this Python process started, e.g. through `load.run`) and of th
 (other programs; on a shared machine, other people's stacks). Units: percent of one core, so two busy
 cores read 200%. `top_consumers` ranks them over a stretch of the run, `wall_window` picks the stretch
 where a run hit its wall, and `bottleneck` says in one line what reached its ceiling.
-`hashing_demand` says how much of the CPU the run's logins and signups asked for on their own.
+`hashing_demand` says how much of the CPU the run's logins and signups asked for on their own, and
+`cpu_per_request` what each service spent per request over the run.
 
 A process that starts and ends between two samples is missed, and so is the CPU a process used in the
 second before it was first seen: the shares are a little low for short-lived processes.
@@ -155,6 +156,16 @@ def bottleneck(top: pd.DataFrame, cores: int, loadgen_processes: int = 1) -> str
         f"no CPU ceiling ({total:.0f}% of {cores * 100}% in use): the wall is a wait, not work "
         "(a pool, a lock, a slow dependency): read the run's errors and the app's log"
     )
+
+
+def cpu_per_request(samples: pd.DataFrame, requests: int, interval_s: float = 1.0) -> pd.Series:
+    """Milliseconds of CPU each service spent per request answered, over a whole run: its CPU seconds
+    (each sample's share of a core times the sampling interval) over the run's requests, busiest
+    first. app1 and app2 together are the app's cost (benchmarks/cpu_per_request.py gives it per endpoint)."""
+    if requests <= 0 or samples.empty:
+        return pd.Series(dtype=float)
+    cpu_s = samples.groupby("service").cpu_percent.sum() / 100 * interval_s
+    return (1000 * cpu_s / requests).sort_values(ascending=False)
 
 
 def hash_cost_s(checks: int = 3) -> float:

@@ -147,6 +147,15 @@ def test_the_sampler_counts_a_busy_locust_child_as_the_load_generator_and_no_oth
     assert set(samples.service) >= {LOADGEN, OTHERS}
 
 
+def test_cpu_per_request_is_each_services_cpu_seconds_over_the_requests():
+    # Two samples a second apart: app1 used half a core, then a whole one (1.5 CPU seconds); nginx 0.1 s.
+    samples = pd.DataFrame({"service": ["app1", "nginx", "app1", "nginx"], "cpu_percent": [50, 5, 100, 5]})
+    per_request = saturation.cpu_per_request(samples, requests=500)
+    assert per_request.to_dict() == pytest.approx({"app1": 3.0, "nginx": 0.2})
+    assert list(per_request.index) == ["app1", "nginx"]
+    assert saturation.cpu_per_request(samples, requests=0).empty
+
+
 def test_hashing_demand_counts_every_login_and_signup_asked_for():
     endpoints = {
         "/api/login": {"requests": 3_610, "failures": 2_508},  # a failed login was still asked for
