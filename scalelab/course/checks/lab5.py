@@ -9,23 +9,32 @@ What it does (about 25 s):
 3. Reads the count again: the queries PostgreSQL ran, per feed request served.
 4. A seeded user posts; the check polls the feed until the post is in it.
 5. With no one posting, it compares the feed for limit=5 with the first 5 posts of limit=20.
+6. Reads the feed once, then asks Redis for the entry's time to live (PTTL chirp:feed:20).
+7. Kills Redis (SIGKILL), reads the feed a few times, and starts Redis again.
 
 Passing means:
 - at most MAX_QUERIES_PER_READ feed queries per feed request, and under 1% of the reads failed;
 - the new post shows in the feed within FRESH_WITHIN_S;
-- limit=5 lists exactly 5 posts, the same as the first 5 of limit=20.
+- limit=5 lists exactly 5 posts, the same as the first 5 of limit=20;
+- Redis holds the entry, for at most ENTRY_TTL_MAX_S: a cache every process shares (a cache in each
+  process's memory passes the steps above, four times less well) that expires on its own;
+- with Redis gone, every feed read still answers 200 within REDIS_DOWN_WITHIN_S: a cache must never
+  take the feed down with it.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 
+import redis
 import requests
 
 from scalelab.course.checks import CheckResult
 from scalelab.kit import pg
-from scalelab.kit.clients import closed_loop, feed_reader, log_in, seeded_credentials
+from scalelab.kit.clients import closed_loop, feed_reader, log_in, seeded_credentials, timed
+from scalelab.stack import current
 
 # The global feed's query, and no other (the home timeline and a profile both have a WHERE here).
 FEED_QUERY = "JOIN users u ON u.id = p.author_id ORDER BY p.created_at DESC"
@@ -40,6 +49,13 @@ MAX_ERROR_RATE = 0.01
 FRESH_WITHIN_S = 15
 POLL_S = 0.25
 LIMIT_ATTEMPTS = 3
+# The entry the lab's README names (chirp:feed:<limit>), and its time to live: a few seconds, so that a
+# new post shows within FRESH_WITHIN_S.
+ENTRY_KEY, ENTRY_TTL_MAX_S = "chirp:feed:20", 5
+# With Redis killed, a connection is refused at once and the reference fix reads PostgreSQL (a few ms);
+# 2 s leaves a slow laptop room and still fails an app that waits on Redis for a socket timeout of
+# seconds, or not at all.
+REDIS_DOWN_READS, REDIS_DOWN_WITHIN_S = 5, 2.0
 
 
 def run(settings) -> CheckResult:
@@ -48,6 +64,8 @@ def run(settings) -> CheckResult:
     _queries_per_read(settings, measurements, reasons)
     _freshness(settings.app_url, measurements, reasons)
     _limits(settings.app_url, measurements, reasons)
+    _entry_in_redis(settings, measurements, reasons)
+    _feed_without_redis(settings, measurements, reasons)
     return CheckResult(not reasons, measurements, reasons)
 
 
@@ -112,6 +130,39 @@ def _limits(url: str, measurements: dict, reasons: list[str]) -> None:
         f"GET /api/feed?limit=5 listed {len(short)} posts, not the first 5 of limit=20: "
         "a cached feed must be stored per limit (e.g. the key chirp:feed:<limit>)"
     )
+
+
+def _entry_in_redis(settings, measurements: dict, reasons: list[str]) -> None:
+    _feed(settings.app_url, 20)
+    client = redis.Redis.from_url(f"redis://{settings.address('redis')}/0", socket_timeout=5)
+    ttl_ms = client.pttl(ENTRY_KEY)  # -2: no such key; -1: a key that never expires
+    measurements["feed_entry_ttl_ms"] = ttl_ms
+    if not 0 < ttl_ms <= ENTRY_TTL_MAX_S * 1000:
+        found = {-2: "no entry", -1: "an entry that never expires"}.get(ttl_ms, f"an entry that lives {ttl_ms / 1000:.0f} s")
+        reasons.append(
+            f"after a feed read, Redis holds {found} under {ENTRY_KEY}: keep the feed in Redis, which every process of "
+            f"both instances shares, under chirp:feed:<limit>, for a few seconds (`ex=`, at most {ENTRY_TTL_MAX_S} s), "
+            "in broken_app/posts.py"
+        )
+
+
+def _feed_without_redis(settings, measurements: dict, reasons: list[str]) -> None:
+    running = current(settings)
+    url = f"{settings.app_url}/api/feed?limit=20"
+    running.kill("redis", signal.SIGKILL)
+    try:
+        reads = [timed(0, lambda: requests.get(url, timeout=30)) for _ in range(REDIS_DOWN_READS)]
+    finally:
+        running.restart(["redis"])
+    slowest = max(o.seconds for o in reads)
+    statuses = sorted({o.status for o in reads})
+    measurements["feed_without_redis"] = {"statuses": statuses, "slowest_s": round(slowest, 2)}
+    if statuses != [200] or slowest > REDIS_DOWN_WITHIN_S:
+        reasons.append(
+            f"with Redis down, {REDIS_DOWN_READS} feed reads answered {statuses}, the slowest in {slowest:.1f} s: "
+            f"read PostgreSQL when the cache fails (catch redis.RedisError, with a socket timeout under a second) "
+            f"in broken_app/posts.py; a cache must never take the feed down"
+        )
 
 
 def _feed(url: str, limit: int) -> list[dict]:
