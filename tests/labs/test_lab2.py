@@ -18,10 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 import requests
+from course_tree import pristine
 
 from scalelab import stack
 from scalelab.course import catalogue
+from scalelab.course.checks import lab2
 from scalelab.kit.clients import closed_loop, log_in, me_reader, seeded_credentials
+from scalelab.paths import REPO
 
 LAB = catalogue.find("2")  # the lab the `solved` fixture (conftest.py) solves
 SESSION_PREFIX = "chirp:session:"
@@ -149,3 +152,33 @@ def test_the_fixed_config_refuses_to_start_without_a_secret(monkeypatch):
         fixed_config.settings()
 
 
+# --- check 2's own steps, each shown to fail on its module alone broken, Lab 1 and the rest solved ---
+
+
+@pytest.mark.wall
+def test_sessions_kept_in_the_cookie_fail_check_2_on_logout(half_fixed):
+    """sessions.py leaving Flask's default in place: a session signed into the cookie, with the secret
+    from the environment, which every instance reads (step 1 passes) and logging out cannot take back."""
+    with half_fixed({"broken_app/sessions.py": b"def init_app(app) -> None:\n    pass\n"}) as settings:
+        measurements: dict = {}
+        reasons: list[str] = []
+        lab2._logout_ends_the_session(settings, measurements, reasons)
+    assert measurements["cookie_replayed_after_logout"] == 200, measurements
+    assert len(reasons) == 1 and "broken_app/sessions.py" in reasons[0], reasons
+
+
+@pytest.mark.wall
+def test_redis_without_its_append_only_file_fails_check_2_on_a_crash(solved):
+    conf = "infra/redis/redis.conf"
+    fixed = (REPO / conf).read_bytes()
+    running = stack.current(solved)
+    measurements: dict = {}
+    reasons: list[str] = []
+    try:
+        (REPO / conf).write_bytes(pristine(conf))  # read by Redis when the step restarts it
+        lab2._sessions_outlive_a_redis_crash(solved, running, measurements, reasons)
+    finally:
+        (REPO / conf).write_bytes(fixed)
+        running.restart(["redis"])
+    assert measurements["logged_in_after_redis_crash"] != f"{lab2.CRASH_USERS} of {lab2.CRASH_USERS}", measurements
+    assert len(reasons) == 1 and conf in reasons[0], reasons

@@ -17,11 +17,19 @@ What it does (about 45 s, native mode: it restarts app instances):
    land in that bucket. That shows the storage comes from the environment, not from the code.
 4. With app2 back to normal: an avatar uploaded through app1 is served, byte for byte, by app2.
 app2 is always restarted with its usual environment at the end, even when a step fails.
+Once step 1 saw no logout (sessions shared by every process):
+5. A user logs in, logs out, and replays the old cookie: it must answer 401. A session kept in the
+   cookie itself (Flask's default, signed with the secret) passes step 1, but logging out cannot
+   take it back.
+6. 10 users log in; FSYNC_MARGIN_S later Redis is killed (SIGKILL, as the OOM killer does) and
+   started again: all 10 must still be logged in. Redis then holds every session, and only its
+   append-only file keeps what it was told a second ago (infra/redis/redis.conf).
 """
 
 from __future__ import annotations
 
 import collections
+import signal
 import threading
 import time
 import uuid
@@ -38,6 +46,12 @@ from scalelab.stack import current
 USERS, SECONDS, RESTART_AT_S = 30, 24, 8
 INSTANCES = ("app1", "app2")
 MAX_ERROR_RATE = 0.01
+# appendfsync everysec writes the append-only file to disk every second: a crash loses at most the
+# last one. 1.5 s after the logins, each of them is on disk with the fix, and in no file without it
+# (Redis's RDB snapshots come minutes apart).
+CRASH_USERS, FSYNC_MARGIN_S = 10, 1.5
+# Right after Redis restarts, a request may meet a connection the app has not yet found dead.
+ATTEMPTS = 3
 
 
 def run(settings) -> CheckResult:
@@ -46,6 +60,9 @@ def run(settings) -> CheckResult:
     measurements: dict = {}
     reasons: list[str] = []
     _sessions(settings, stack, measurements, reasons)
+    if not measurements.get("unexpected_logouts", 1):
+        _logout_ends_the_session(settings, measurements, reasons)
+        _sessions_outlive_a_redis_crash(settings, stack, measurements, reasons)
     try:
         _secret_from_environment(settings, stack, measurements, reasons)
         _bucket_from_environment(settings, stack, measurements, reasons)
@@ -112,6 +129,44 @@ def _sessions(settings, stack, measurements: dict, reasons: list[str]) -> None:
         )
     if failed and len(failed) / len(outcomes) >= MAX_ERROR_RATE:
         reasons.append(f"{len(failed)} of {len(outcomes)} requests of logged-in users failed: `scalelab logs app1`")
+
+
+def _who_am_i(url: str, cookies: dict[str, str]) -> int:
+    for _ in range(ATTEMPTS):
+        status = requests.get(f"{url}/api/me", cookies=cookies, timeout=30).status_code
+        if status < 500:
+            break
+    return status
+
+
+def _logout_ends_the_session(settings, measurements: dict, reasons: list[str]) -> None:
+    url = settings.app_url
+    cookies = log_in(url, *seeded_credentials(1)[0])
+    requests.post(f"{url}/api/logout", cookies=cookies, timeout=30)
+    measurements["cookie_replayed_after_logout"] = status = _who_am_i(url, cookies)
+    if status != 401:
+        reasons.append(
+            f"a session cookie replayed after its user logged out still answered {status}: keep the sessions in Redis "
+            "(Flask-Session) in broken_app/sessions.py, where logging out deletes them; a session kept in the cookie "
+            "itself cannot be taken back"
+        )
+
+
+def _sessions_outlive_a_redis_crash(settings, stack, measurements: dict, reasons: list[str]) -> None:
+    url = settings.app_url
+    with ThreadPoolExecutor(max_workers=CRASH_USERS) as pool:
+        cookies = list(pool.map(lambda pair: log_in(url, *pair), seeded_credentials(CRASH_USERS)))
+    time.sleep(FSYNC_MARGIN_S)
+    stack.kill("redis", signal.SIGKILL)
+    stack.restart(["redis"])
+    statuses = [_who_am_i(url, jar) for jar in cookies]
+    measurements["logged_in_after_redis_crash"] = f"{statuses.count(200)} of {CRASH_USERS}"
+    if statuses.count(200) < CRASH_USERS:
+        reasons.append(
+            f"of {CRASH_USERS} users logged in {FSYNC_MARGIN_S} s before Redis was killed (SIGKILL), "
+            f"{statuses.count(401)} were logged out once it restarted ({sorted(set(statuses))}): Redis wrote them to no "
+            "file; keep an append-only file fsynced every second in infra/redis/redis.conf"
+        )
 
 
 def _secret_from_environment(settings, stack, measurements: dict, reasons: list[str]) -> None:
