@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import redis
 
-from scalelab.errors import LabError, StackNotRunning
-from scalelab.kit import mailbox
+from scalelab.errors import LabError
+from scalelab.kit import mailbox, stackredis
 from scalelab.stack import settings as settings_module
 
 REDIS_KEY = "scalelab:faults"  # the same key as broken_app/lab_faults.py
@@ -48,7 +48,7 @@ SMTP_KEYS = {"smtp_latency_ms": "latency_ms", "smtp_failure_rate": "failure_rate
 
 
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(f"redis://{settings_module.load().address('redis')}/0", socket_timeout=5)
+    return stackredis.client(settings_module.load())
 
 
 def _parse(name: str, value: str | float):
@@ -75,19 +75,15 @@ def set_fault(name: str, value: str | float) -> dict:
     if name in SMTP_KEYS:
         mailbox.set_faults(**{SMTP_KEYS[name]: parsed})
     else:
-        try:
+        with stackredis.answering():
             _redis().hset(REDIS_KEY, name, str(parsed))
-        except redis.RedisError:
-            raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
     return current()
 
 
 def current() -> dict:
     smtp = mailbox.faults()
-    try:
+    with stackredis.answering():
         stored = {k.decode(): v.decode() for k, v in _redis().hgetall(REDIS_KEY).items()}
-    except redis.RedisError:
-        raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
     values = {name: smtp[key] for name, key in SMTP_KEYS.items()}
     for name in (name for name in FAULTS if name not in SMTP_KEYS):  # the rest live in Redis
         values[name] = FAULTS[name].kind(stored.get(name, FAULTS[name].kind()))
@@ -96,8 +92,6 @@ def current() -> dict:
 
 def clear() -> dict:
     mailbox.set_faults(latency_ms=0, failure_rate=0)
-    try:
+    with stackredis.answering():
         _redis().delete(REDIS_KEY)
-    except redis.RedisError:
-        raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
     return current()

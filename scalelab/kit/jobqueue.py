@@ -7,17 +7,12 @@ is no longer waiting is either being recorded (an instant) or recorded.
 
 from __future__ import annotations
 
-import redis
-
-from scalelab.errors import StackNotRunning
+from scalelab.kit import stackredis
 
 QUEUE = "celery"  # Celery's default queue: every Chirp job goes to it
 
 
 def waiting(settings) -> int:
     """How many jobs wait in the queue for a worker to take them."""
-    client = redis.Redis.from_url(f"redis://{settings.address('redis')}/0", socket_timeout=5)
-    try:
-        return client.llen(QUEUE)
-    except redis.RedisError:
-        raise StackNotRunning("the lab stack is not running (Redis does not answer): run `make up`") from None
+    with stackredis.answering():
+        return stackredis.client(settings).llen(QUEUE)

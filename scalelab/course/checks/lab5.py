@@ -28,11 +28,10 @@ import signal
 import time
 import uuid
 
-import redis
 import requests
 
 from scalelab.course.checks import CheckResult
-from scalelab.kit import pg
+from scalelab.kit import pg, stackredis
 from scalelab.kit.clients import closed_loop, feed_reader, log_in, seeded_credentials, timed
 from scalelab.stack import current
 
@@ -134,8 +133,7 @@ def _limits(url: str, measurements: dict, reasons: list[str]) -> None:
 
 def _entry_in_redis(settings, measurements: dict, reasons: list[str]) -> None:
     _feed(settings.app_url, 20)
-    client = redis.Redis.from_url(f"redis://{settings.address('redis')}/0", socket_timeout=5)
-    ttl_ms = client.pttl(ENTRY_KEY)  # -2: no such key; -1: a key that never expires
+    ttl_ms = stackredis.client(settings).pttl(ENTRY_KEY)  # -2: no such key; -1: a key that never expires
     measurements["feed_entry_ttl_ms"] = ttl_ms
     if not 0 < ttl_ms <= ENTRY_TTL_MAX_S * 1000:
         found = {-2: "no entry", -1: "an entry that never expires"}.get(ttl_ms, f"an entry that lives {ttl_ms / 1000:.0f} s")
