@@ -5,9 +5,9 @@
 
 For each endpoint, CLIENTS clients send requests through nginx for --seconds, each on its own keep-alive
 connection (logged-in members for the timeline, anonymous readers otherwise). Before and after, the CPU
-time (user + system) of each service's whole process tree is read (Stack.processes: a gunicorn master
-and its workers, PostgreSQL and its backends…); the difference over the requests answered is the CPU
-per request. Latency says how long a request waited; this says how many a core can serve: on 2 cores
+time (user + system) of each service's whole process tree is read (saturation.CpuSampler, as
+benchmarks/wall.py samples it: a gunicorn master and its workers, PostgreSQL and its backends…); the
+difference over the requests answered is the CPU per request. Latency says how long a request waited; this says how many a core can serve: on 2 cores
 shared with Locust and the rest of the stack, 10,000 users thinking 10-20 s send about 670 requests/s,
 which leaves the app about 1.1 ms of CPU per request (issue 18).
 
@@ -22,13 +22,12 @@ import json
 import time
 from datetime import datetime
 
-import psutil
 import requests
 from labrun import run
 
 from scalelab import stack
 from scalelab.errors import LabError
-from scalelab.kit import faults
+from scalelab.kit import faults, saturation
 from scalelab.kit.clients import closed_loop, log_in, percentile, require_app, seeded_credentials
 from scalelab.paths import STATE
 from scalelab.stack import settings as settings_module
@@ -37,31 +36,12 @@ from scalelab.stack import settings as settings_module
 # moves by about 0.5 ms from run to run: compare settings in runs made one after the other, several times.
 CLIENTS = 8
 APP = ("app1", "app2")
-SERVICES = (*APP, "postgres", "pgbouncer", "redis", "nginx")
+SERVICES = (*APP, "postgres", "pgbouncer", "redis", "nginx")  # printed; the clients' own CPU is not
 # The read requests of scalelab/kit/locustfile.py under LAUNCH_MIX: readers (60%) read the feed four
 # times for each home page; members and newcomers (40%) their timeline five times for two feeds.
 # Posts, reports and avatars are a few percent of requests and left out.
 LAUNCH_READS = {"/api/feed?limit=20": 59, "/": 12, "/api/timeline": 29}
 MEMBERS_ONLY = ("/api/timeline",)
-
-
-def cpu_seconds(running: stack.Stack) -> dict[str, dict[tuple[int, float], float]]:
-    """Each service's processes, keyed (pid, create time), with the CPU seconds they have used."""
-    used: dict[str, dict[tuple[int, float], float]] = {}
-    for service in SERVICES:
-        used[service] = {}
-        for proc in running.processes(service):
-            try:
-                times = proc.cpu_times()
-                used[service][(proc.pid, proc.create_time())] = times.user + times.system
-            except psutil.NoSuchProcess:
-                continue
-    return used
-
-
-def spent(before: dict, after: dict) -> dict[str, float]:
-    """CPU seconds each service spent between two readings; a process born in between counts from 0."""
-    return {service: sum(cpu - before[service].get(key, 0.0) for key, cpu in after[service].items()) for service in after}
 
 
 def measure(url: str, path: str, cookies: list[dict], seconds: float, clients: int, running: stack.Stack) -> dict:
@@ -70,20 +50,25 @@ def measure(url: str, path: str, cookies: list[dict], seconds: float, clients: i
         for session, jar in zip(sessions, cookies):
             session.cookies.update(jar)
     closed_loop(lambda client, n: sessions[client].get(f"{url}{path}", timeout=30), clients, 1)  # connections, caches
-    before = cpu_seconds(running)
+    # Two samples of the services' process trees, the run between them (the sampler's rows are its shares
+    # of a core over that window; saturation.cpu_per_request turns them back into CPU seconds).
+    sampler = saturation.CpuSampler(stack=running)
+    started = time.time()
+    sampler.sample()
     outcomes = closed_loop(lambda client, n: sessions[client].get(f"{url}{path}", timeout=30), clients, seconds)
-    used = spent(before, cpu_seconds(running))
+    window_s = time.time() - started
+    sampler.sample()
     ok = [o for o in outcomes if o.status == 200]
     if len(ok) < len(outcomes) * 0.99:
         statuses = sorted({o.status for o in outcomes})
         raise LabError(f"{path}: {len(outcomes) - len(ok)} of {len(outcomes)} requests failed ({statuses}): fix the app first")
-    per_request = {service: 1000 * cpu / len(outcomes) for service, cpu in used.items()}
+    per_request = saturation.cpu_per_request(sampler.samples, len(outcomes), interval_s=window_s)
     return {
         "requests": len(outcomes),
         "rps": len(outcomes) / seconds,
         "p50_ms": 1000 * percentile([o.seconds for o in outcomes], 50),
-        "app_ms": sum(per_request[service] for service in APP),
-        "cpu_ms": per_request,
+        "app_ms": per_request.reindex(list(APP)).fillna(0).sum(),
+        "cpu_ms": {service: per_request.get(service, 0.0) for service in SERVICES},
     }
 
 

@@ -157,13 +157,12 @@ def report_side(wall: side_by_side.Wall, sampler: saturation.CpuSampler, process
     per_request = saturation.cpu_per_request(sampler.samples, summary["requests"], sampler.interval_s)
     app_ms = per_request.reindex(["app1", "app2"]).fillna(0).sum()
     others = ", ".join(f"{service} {ms:.2f}" for service, ms in per_request.items() if service not in ("app1", "app2"))
-    hashes = sum(summary["endpoints"].get(route, {}).get("requests", 0) for route in saturation.HASHING_ROUTES)
-    hashing_ms = 1000 * hashes * hash_cost_s / summary["requests"] if summary["requests"] else 0.0
+    hashing_cores, hashing = saturation.hashing_demand(summary["endpoints"], summary["duration_s"], hash_cost_s, psutil.cpu_count())
+    hashing_ms = 1000 * hashing_cores * summary["duration_s"] / summary["requests"] if summary["requests"] else 0.0
     print(
         f"  CPU per request over the run: the app (app1 + app2) {app_ms:.2f} ms, of which about {hashing_ms:.2f} ms "
         f"hashing passwords; {others}"
     )
-    hashing_cores, hashing = saturation.hashing_demand(summary["endpoints"], summary["duration_s"], hash_cost_s, psutil.cpu_count())
     print(f"  {hashing}")
     if summary["loadgen_cpu_warning"]:
         print("  warning: Locust's CPU went above 90%: this run measured the load generator as much as the app")
