@@ -13,8 +13,10 @@ Delivered messages are appended to a JSON-lines file, so a restart of the provid
 Like the idempotency keys of real email APIs, a message whose X-Chirp-Idempotency-Key was already
 delivered is accepted (250) but not delivered again: a client that sends again after a timeout or a
 crash, not knowing whether the first send went through, cannot make a duplicate.
-A failed delivery (chosen at random, at the failure rate) answers 451, a temporary failure: a well
-behaved client retries later. With --relay HOST:PORT (Docker mode: Mailpit), a copy of every delivered
+A failed delivery answers 451, a temporary failure: a well behaved client retries later. Failures are
+spread evenly at the failure rate (at 0.2, one message in every five), not drawn at random: a wave of
+30 signups then meets 6 failures every time, so no lesson and no test misses the failure by chance
+(30 random draws at 0.2 miss it one time in 800). With --relay HOST:PORT (Docker mode: Mailpit), a copy of every delivered
 message is passed on, in the background, for a mail UI to show; a relay that is down loses only copies.
 """
 
@@ -25,7 +27,6 @@ import asyncio
 import email
 import email.policy
 import json
-import random
 import smtplib
 import threading
 import time
@@ -44,7 +45,9 @@ class Mailbox:
         self.store = store
         self.lock = threading.Lock()
         self.faults = {"latency_ms": latency_ms, "failure_rate": failure_rate}
-        self.random = random.Random()
+        # The failures owed so far: each message adds the failure rate, and one fails when it reaches
+        # 1. Starting at a half, a short run still meets its share (3 messages at 0.2: one fails).
+        self.failures_owed = 0.5
         self.keys = {record.get("idempotency_key") for record in self.messages()} - {"", None}
         self.duplicates_dropped = 0
 
@@ -54,8 +57,19 @@ class Mailbox:
         if latency < 0 or not 0.0 <= rate <= 1.0:
             raise ValueError("latency_ms must be >= 0 and failure_rate between 0 and 1")
         with self.lock:
+            if rate != self.faults["failure_rate"]:
+                self.failures_owed = 0.5
             self.faults = {"latency_ms": latency, "failure_rate": rate}
             return dict(self.faults)
+
+    def fails_next(self) -> bool:
+        """Whether the next message fails: evenly, at the failure rate."""
+        with self.lock:
+            self.failures_owed += self.faults["failure_rate"]
+            if self.failures_owed >= 1:
+                self.failures_owed -= 1
+                return True
+            return False
 
     def deliver(self, record: dict) -> bool:
         """Store the message; False, storing nothing, when its idempotency key was delivered before."""
@@ -108,7 +122,7 @@ class SlowFlakyHandler:
         faults = dict(self.mailbox.faults)
         if faults["latency_ms"]:
             await asyncio.sleep(faults["latency_ms"] / 1000)
-        if self.mailbox.random.random() < faults["failure_rate"]:
+        if self.mailbox.fails_next():
             return "451 4.3.0 Temporary failure injected by the lab (smtp_failure_rate)"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         delivered = self.mailbox.deliver(

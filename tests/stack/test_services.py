@@ -8,8 +8,11 @@ import uuid
 from email.message import EmailMessage
 
 import psycopg2
+import pytest
 import redis
 import requests
+
+from scalelab.stack.smtp_provider import Mailbox
 
 
 def _query(url: str, sql: str):
@@ -93,6 +96,16 @@ def test_smtp_faults_change_while_it_runs(lab_settings, running_stack):
         assert requests.put(f"{api}/faults", json={"failure_rate": 2}, timeout=5).status_code == 400
     finally:
         requests.put(f"{api}/faults", json={"latency_ms": 0, "failure_rate": 0}, timeout=5)
+
+
+@pytest.mark.parametrize("rate, messages, failures", [(0.2, 30, 6), (0.2, 3, 1), (0.25, 8, 2), (0.0, 50, 0), (1.0, 7, 7)])
+def test_smtp_failures_are_spread_evenly_at_the_rate(tmp_path, rate, messages, failures):
+    """A lesson's wave of 30 signups at 0.2 meets its 6 failures every time, not by chance."""
+    mailbox = Mailbox(tmp_path / "messages.jsonl", latency_ms=0, failure_rate=0)
+    mailbox.set_faults({"failure_rate": rate})
+    outcomes = [mailbox.fails_next() for _ in range(messages)]
+    assert sum(outcomes) == failures
+    assert not any(outcomes[i] and outcomes[i + 1] for i in range(messages - 1)) or rate > 0.5, "a retry meets the next slot"
 
 
 def test_every_prometheus_target_is_up(lab_settings, running_stack):
