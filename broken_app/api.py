@@ -10,8 +10,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.post("/signup")
 def signup():
+    """The account, and the newcomer logged in (as the signup page does): one password hash, where a
+    signup followed by a login would make two."""
     name, email, password = validation.signup_fields(validation.json_object())
-    return {"id": auth.sign_up(name, email, password)}, 201
+    user_id = auth.sign_up(name, email, password)
+    auth.start_session(user_id)
+    return {"id": user_id}, 201
 
 
 @bp.post("/login")

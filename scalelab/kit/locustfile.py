@@ -133,7 +133,7 @@ class Member(LoggedIn):
 
 
 class Newcomer(LoggedIn):
-    """Part of the signup wave: signs up (a welcome email goes out), logs in, then uses Chirp."""
+    """Part of the signup wave: signs up (a welcome email goes out; signing up logs them in), then uses Chirp."""
 
     weight = PROFILE.mix.get("Newcomer", 0)
 
@@ -143,7 +143,6 @@ class Newcomer(LoggedIn):
         self.client.post(
             "/api/signup", json={"name": f"Newcomer {self.number}", "email": email, "password": password}, name="/api/signup"
         )
-        self.log_in(email, password)
 
 
 class Exporter(Member):

@@ -25,6 +25,14 @@ def test_signup_creates_the_account_and_sends_the_welcome_email(client, mailbox)
     assert "Welcome to Chirp" in welcome.get_payload()
 
 
+def test_signup_logs_the_newcomer_in(client, mailbox):
+    """One password hash for a newcomer: the signup's session answers /api/me, no login needed."""
+    assert client.get("/api/me").status_code == 401
+    user_id = client.post("/api/signup", json=ADA).json["id"]
+    me = client.get("/api/me")
+    assert me.status_code == 200 and me.json["id"] == user_id
+
+
 def test_signup_stores_a_password_hash_not_the_password(client, empty_database):
     client.post("/api/signup", json=ADA)
 

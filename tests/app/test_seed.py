@@ -67,9 +67,10 @@ def test_seeded_users_log_in_and_new_rows_get_fresh_ids(seeded_database, client)
     assert response.status_code == 200
 
     assert client.post("/api/posts", json={"body": "after the seed"}).json["id"] == POSTS + 1
+    assert len(client.get("/api/timeline").json["posts"]) == 20
+    # A signup logs the newcomer in, in place of user7.
     signup = client.post("/api/signup", json={"name": "New", "email": "new@example.com", "password": "long enough"})
     assert signup.json["id"] == USERS + 1
-    assert len(client.get("/api/timeline").json["posts"]) == 20
 
 
 def test_seed_command_writes_the_credentials_and_a_summary(empty_database, tmp_path):
