@@ -1,6 +1,6 @@
 """The JSON API: the same features as the HTML pages, for scripts and load tests."""
 
-from flask import Blueprint, g
+from flask import Blueprint, current_app, g
 
 from . import auth, posts, uploads, users, validation
 from .auth import login_required
@@ -38,14 +38,14 @@ def me():
 
 @bp.get("/feed")
 def feed():
-    return {"posts": [post_json(post) for post in posts.global_feed(validation.limit_arg())]}
+    return current_app.response_class(posts.global_feed_json(validation.limit_arg()), mimetype="application/json")
 
 
 @bp.get("/timeline")
 @login_required
 def timeline():
     limit = validation.limit_arg()
-    return {"posts": [post_json(post) for post in posts.home_timeline(g.user.id, limit)]}
+    return {"posts": [posts.as_json(post) for post in posts.home_timeline(g.user.id, limit)]}
 
 
 @bp.post("/posts")
@@ -78,12 +78,3 @@ def unfollow(user_id: int):
 def user_json(user) -> dict:
     return {"id": user.id, "name": user.name, "email": user.email, "avatar_url": user.avatar_url}
 
-
-def post_json(post) -> dict:
-    return {
-        "id": post["id"],
-        "author_id": post["author_id"],
-        "author_name": post["author_name"],
-        "body": post["body"],
-        "created_at": post["created_at"].isoformat(),
-    }
