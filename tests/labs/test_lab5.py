@@ -143,7 +143,7 @@ def test_a_cache_that_fails_with_redis_fails_check_5(half_fixed):
         cached = _cache().get(key)
     except redis.RedisError as exc:
         log.warning("feed cache unavailable, reading PostgreSQL: %s", exc)
-        return _global_feed_from_db(limit)
+        return _global_feed_json_from_db(limit)
 """
     assert fallback in fixed_posts()
     with half_fixed({POSTS_PY: fixed_posts().replace(fallback, "    cached = _cache().get(key)\n").encode()}) as settings:
