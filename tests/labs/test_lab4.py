@@ -20,6 +20,7 @@ import requests
 
 from scalelab import stack
 from scalelab.course import catalogue
+from scalelab.course.checks import lab4
 from scalelab.kit import dashboards, exposition, plots, prom
 from scalelab.kit.clients import signup_wave
 from scalelab.stack.native import process
@@ -80,3 +81,42 @@ def test_the_notebook_draws_each_dashboard_from_prometheus(scraped_under_load, n
     figure = plots.dashboard(name, end - pd.Timedelta(minutes=2), end)
     drawn = [axes for axes in figure.axes if axes.get_visible()]
     assert drawn and all(axes.lines for axes in drawn), f"{name}: a panel drew no line"
+
+
+# --- check 4's measurements of labels, request ids, user ids and SQL spans, shown to fail on half fixes ------
+
+# Three half fixes a learner could make, one per module, in one run of the check: each measurement reads
+# one module's work only (the metrics' labels and buckets, the log lines' fields, the trace's spans), and
+# each reason names its module, so one run shows what three would, for a third of the CI minutes.
+HALF_FIXES = {
+    "broken_app/metrics.py": [
+        ("0.2, OBJECTIVE_S, 0.5", "0.25, 0.5"),  # no bucket edge at the objective
+        ("REQUEST_DURATION.labels(request.method, route, str(response.status_code))",
+         'REQUEST_DURATION.labels(request.method, request.path, "200")'),  # the path, one status
+    ],
+    "broken_app/logs.py": [
+        ('request.headers.get("X-Request-ID") or uuid.uuid4().hex', "uuid.uuid4().hex"),  # the caller's id ignored
+        ("if context.is_valid and context.trace_flags.sampled:", "if context.is_valid:"),  # unkept traces' ids
+        ("user_id=user.id if user is not None else None", "user_id=None"),
+    ],
+    "broken_app/tracing.py": [("def trace_sql(connection) -> None:\n", "def trace_sql(connection) -> None:\n    return\n")],
+}
+
+
+def half_fixed_module(path: str) -> bytes:
+    text = (LAB.solution_dir / path).read_text()
+    for old, new in HALF_FIXES[path]:
+        assert old in text, f"{path} no longer holds {old!r}: update HALF_FIXES"
+        text = text.replace(old, new)
+    return text.encode()
+
+
+@pytest.mark.wall
+def test_check_4_fails_on_half_fixes_of_metrics_logs_and_tracing(half_fixed):
+    with half_fixed({path: half_fixed_module(path) for path in HALF_FIXES}) as settings:  # app1 and app2
+        result = lab4.run(settings)
+    reasons = "\n".join(result.reasons)
+    assert not result.passed
+    for expected in ("labelled by its URL rule", 'status="401"', "bucket edge at 0.3 s", "no user_id",
+                     "take the caller's X-Request-ID", "did not sample that trace", "no SQL statement's span"):
+        assert expected in reasons, f"{expected!r} not among the reasons:\n{reasons}"
