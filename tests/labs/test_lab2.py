@@ -168,6 +168,24 @@ def test_sessions_kept_in_the_cookie_fail_check_2_on_logout(half_fixed):
 
 
 @pytest.mark.wall
+def test_sessions_that_keep_their_id_at_login_fail_check_2_on_fixation(half_fixed):
+    """The reference sessions.py without its new id at login: Redis's sessions, shared and revocable,
+    but the id a visitor had before logging in is logged in after."""
+    regenerating = (
+        '        if session and session.get("user_id") != session.user_id_when_opened:\n'
+        "            self.regenerate(session)\n"
+    )
+    fixed = (LAB.solution_dir / "broken_app/sessions.py").read_text()
+    assert regenerating in fixed
+    with half_fixed({"broken_app/sessions.py": fixed.replace(regenerating, "").encode()}) as settings:
+        measurements: dict = {}
+        reasons: list[str] = []
+        lab2._login_makes_a_new_session_id(settings, measurements, reasons)
+    assert measurements["pre_login_cookie_after_login"] == 200, measurements
+    assert len(reasons) == 1 and "broken_app/sessions.py" in reasons[0] and "fixation" in reasons[0], reasons
+
+
+@pytest.mark.wall
 def test_redis_without_its_append_only_file_fails_check_2_on_a_crash(solved):
     conf = "infra/redis/redis.conf"
     fixed = (REPO / conf).read_bytes()

@@ -21,7 +21,10 @@ Once step 1 saw no logout (sessions shared by every process):
 5. A user logs in, logs out, and replays the old cookie: it must answer 401. A session kept in the
    cookie itself (Flask's default, signed with the secret) passes step 1, but logging out cannot
    take it back.
-6. 10 users log in; FSYNC_MARGIN_S later Redis is killed (SIGKILL, as the OOM killer does) and
+6. A visitor opens the login form (which starts a session: its CSRF token), then logs in; the cookie
+   it had before must not be logged in now. Otherwise whoever planted that id in the visitor's browser
+   (session fixation) is logged in as them: a new session id at every login.
+7. 10 users log in; FSYNC_MARGIN_S later Redis is killed (SIGKILL, as the OOM killer does) and
    started again: all 10 must still be logged in. Redis then holds every session, and only its
    append-only file keeps what it was told a second ago (infra/redis/redis.conf).
 """
@@ -62,6 +65,7 @@ def run(settings) -> CheckResult:
     _sessions(settings, stack, measurements, reasons)
     if not measurements.get("unexpected_logouts", 1):
         _logout_ends_the_session(settings, measurements, reasons)
+        _login_makes_a_new_session_id(settings, measurements, reasons)
         _sessions_outlive_a_redis_crash(settings, stack, measurements, reasons)
     try:
         _secret_from_environment(settings, stack, measurements, reasons)
@@ -149,6 +153,24 @@ def _logout_ends_the_session(settings, measurements: dict, reasons: list[str]) -
             f"a session cookie replayed after its user logged out still answered {status}: keep the sessions in Redis "
             "(Flask-Session) in broken_app/sessions.py, where logging out deletes them; a session kept in the cookie "
             "itself cannot be taken back"
+        )
+
+
+def _login_makes_a_new_session_id(settings, measurements: dict, reasons: list[str]) -> None:
+    url = settings.app_url
+    visitor = requests.Session()
+    visitor.get(f"{url}/login", timeout=30)
+    before_login = dict(visitor.cookies)
+    email, password = seeded_credentials(1)[0]
+    visitor.post(f"{url}/api/login", json={"email": email, "password": password}, timeout=30).raise_for_status()
+    measurements["pre_login_cookie_after_login"] = status = _who_am_i(url, before_login) if before_login else None
+    if status is None:
+        reasons.append("the login form set no session cookie, so the check could not test for session fixation")
+    elif status != 401:
+        reasons.append(
+            f"the session cookie a visitor had before logging in answered {status} after the login: whoever planted that "
+            "id is logged in as them (session fixation); give the session a new id at login (Flask-Session's "
+            "session_interface.regenerate, in broken_app/sessions.py)"
         )
 
 
