@@ -89,6 +89,12 @@ PROFILES = {
             LAUNCH_MIX,
         ),
         Profile(
+            "login-storm",
+            "a login storm: 2,400 users within 60 s, 6 in 10 of them members who log in as they arrive",
+            (Stage(until_s=60, users=2_400, spawn_rate=40), Stage(until_s=180, users=2_400, spawn_rate=40)),
+            {"Reader": 40, "Member": 60},
+        ),
+        Profile(
             "check",
             "the short load the lab checks use: 200 busy users (1-3 s think time) for 40 s",
             (Stage(until_s=10, users=200, spawn_rate=20), Stage(until_s=40, users=200, spawn_rate=20)),

@@ -46,8 +46,27 @@ def variables(settings: Settings, mode: str) -> dict[str, str]:
     if balance not in BALANCING:
         raise LabError(f"SCALELAB_NGINX_BALANCE={balance!r} is not a balancing nginx knows here: set {' or '.join(BALANCING)} in .env")
     values["NGINX_BALANCING"] = BALANCING[balance]
+    values.update(_login_limit(settings))
     values.update(DOCKER_INSTANCES if mode == "docker" else _native_instances(values))
     return values
+
+
+def _login_limit(settings: Settings) -> dict[str, str]:
+    """nginx's limit on the requests that hash a password (infra/nginx/chirp.conf.template)."""
+    numbers = {}
+    for name, default in (("SCALELAB_NGINX_LOGIN_RATE", "0"), ("SCALELAB_NGINX_LOGIN_BURST", "20")):
+        value = settings.values.get(name) or default
+        if not value.isdigit():
+            raise LabError(f"{name}={value!r} is not a whole number of requests: set it to 0 or more in .env")
+        numbers[name] = int(value)
+    rate, burst = numbers["SCALELAB_NGINX_LOGIN_RATE"], numbers["SCALELAB_NGINX_LOGIN_BURST"]
+    return {
+        "NGINX_LOGIN_LIMIT_KEY": '"logins"' if rate else '""',
+        "NGINX_LOGIN_RATE": str(rate or 1),  # nginx wants a rate even for a zone no request uses
+        "NGINX_LOGIN_BURST": f" burst={burst}" if burst else "",  # nginx refuses burst=0
+        # About the time the queue takes to drain: sooner, and the client only meets the limit again.
+        "NGINX_LOGIN_RETRY_AFTER_S": str(max(1, round(burst / rate)) if rate else 1),
+    }
 
 
 # Under Docker, Chirp's instances are app1, app2 and the replicas of `scalelab up --docker --scale app=N`

@@ -703,3 +703,23 @@ def test_the_file_is_the_compose_specification_that_v2_reads(compose):
     assert schema["title"] == "Compose Specification"
     jsonschema.validate(compose, schema)
     assert "version" not in compose
+
+
+@pytest.mark.parametrize(
+    "rate, burst, expected",
+    [
+        ("0", "20", {"NGINX_LOGIN_LIMIT_KEY": '""', "NGINX_LOGIN_BURST": " burst=20"}),  # no limit: no request keyed
+        ("8", "20", {"NGINX_LOGIN_LIMIT_KEY": '"logins"', "NGINX_LOGIN_RATE": "8", "NGINX_LOGIN_RETRY_AFTER_S": "2"}),
+        ("1", "0", {"NGINX_LOGIN_BURST": "", "NGINX_LOGIN_RETRY_AFTER_S": "1"}),  # nginx refuses burst=0
+    ],
+)
+def test_the_login_limit_renders_from_its_settings(rate, burst, expected):
+    values = render.variables(
+        Settings({**ENV_EXAMPLE, "SCALELAB_NGINX_LOGIN_RATE": rate, "SCALELAB_NGINX_LOGIN_BURST": burst}), "native"
+    )
+    assert expected.items() <= values.items()
+
+
+def test_a_login_limit_that_is_not_a_number_names_its_setting():
+    with pytest.raises(LabError, match="SCALELAB_NGINX_LOGIN_RATE='eight'"):
+        render.variables(Settings({**ENV_EXAMPLE, "SCALELAB_NGINX_LOGIN_RATE": "eight"}), "native")

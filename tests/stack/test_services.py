@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import smtplib
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 
 import psycopg2
@@ -12,6 +14,7 @@ import pytest
 import redis
 import requests
 
+from scalelab import stack
 from scalelab.stack.smtp_provider import Mailbox
 
 
@@ -138,6 +141,29 @@ def test_nginx_spreads_new_connections_over_both_instances(lab_settings, running
     assert set(served_by) == {"app1", "app2"}
     # Round-robin: neither instance takes more than twice its share.
     assert max(served_by.count("app1"), served_by.count("app2")) <= 14, served_by
+
+
+def test_nginx_limits_the_requests_that_hash_a_password_when_told(lab_settings, running_stack):
+    """SCALELAB_NGINX_LOGIN_RATE (0 by default: no limit): POSTs to the login and signup routes beyond
+    the rate and its queue get 429 with Retry-After; GETs of the same pages, and other routes, never."""
+    running = stack.current(lab_settings)
+    attempt = {"email": "nobody@chirp.test", "password": "not the password"}  # 401: no hash, quick
+
+    def thirty_logins() -> collections.Counter:
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            answers = list(pool.map(lambda _: requests.post(f"{lab_settings.app_url}/api/login", json=attempt, timeout=30), range(30)))
+        return collections.Counter((answer.status_code, answer.headers.get("Retry-After")) for answer in answers)
+
+    assert thirty_logins() == {(401, None): 30}
+    try:
+        running.restart(["nginx"], env={"SCALELAB_NGINX_LOGIN_RATE": "4", "SCALELAB_NGINX_LOGIN_BURST": "4"})
+        limited = thirty_logins()
+        pages = {requests.get(f"{lab_settings.app_url}/login", timeout=10).status_code for _ in range(10)}
+    finally:
+        running.restart(["nginx"])
+    # 1 at once and 4 queued within the run's second or so; Retry-After is the queue's drain time, burst / rate.
+    assert limited[(429, "1")] >= 20 and limited[(401, None)] >= 5 and sum(limited.values()) == 30, limited
+    assert pages == {200}
 
 
 def test_jupyterlab_and_locust_answer(lab_settings, running_stack):
