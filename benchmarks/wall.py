@@ -5,9 +5,13 @@
     .venv/bin/python benchmarks/wall.py --only fixed --profile-app   # one side, with a py-spy profile
 
 Both sides run the `launch-day` profile (scalelab/kit/profiles.py: a ramp to 10,000 users who think
-10-20 s, then a hold), scaled by --users and --duration, with Locust on this machine. First the broken
-app (`scalelab reset --all`), then the fully solved one (`scalelab solve 05-wall`, which applies Labs 1
-to 4 first), each warmed up after its restart, both sending
+10-20 s, then a hold), scaled by --users and --duration, with Locust on this machine. Its members are
+returning users: they arrive with the session cookie of an earlier visit (scalelab/kit/returning.py),
+made on the fixed app before its run (the first time, one login each: minutes for thousands) and kept
+for later runs. First the fully solved app (`scalelab solve 05-wall`, which applies Labs 1 to 4 first),
+then the broken one (`scalelab reset --all`: a restart, a deploy), whose members present the same
+cookies: its sessions were in its processes' memory, so it refuses them all, and every member logs in
+again at once. Each side is warmed up after its restart, both sending
 their welcome emails to a provider that takes side_by_side.PROVIDER_LATENCY_MS to accept each. For each side it
 prints the knee: the largest user level with p95 < 300 ms and errors < 1% (scalelab.kit.side_by_side,
 analysis.knee), then the ratio fixed/broken, the peak requests/s, what used the CPU where the run hit
@@ -46,11 +50,13 @@ from labrun import preflight, run, scalelab
 from scalelab import stack
 from scalelab.course import catalogue
 from scalelab.errors import LabError
-from scalelab.kit import faults, load, profiles, saturation, side_by_side
+from scalelab.kit import faults, load, profiles, returning, saturation, side_by_side
 from scalelab.paths import STATE
 from scalelab.stack import settings as settings_module
 
 PROFILE = "launch-day"
+# The journeys of scalelab/kit/locustfile.py that are members (its Member class and those built on it).
+MEMBER_JOURNEYS = ("Member", "Exporter", "Uploader")
 # One Locust process (one core) sent about 1,700 requests/s on a 2-core lab machine (FastHttpUser,
 # 2,000 users with a 1 s wait). 10,000 users thinking 10-20 s send about 670/s: two fifths of that, so
 # the full profile needs one process. More only take CPU from the app on a laptop, and once the broken
@@ -110,6 +116,11 @@ def profile_later(delay_s: float, seconds: float, out: Path) -> threading.Timer:
     return timer
 
 
+def returning_members(shape: profiles.Profile) -> int:
+    """How many members the run can bring: its peak users times the members' share of the mix."""
+    return math.ceil(shape.peak_users * sum(shape.mix.get(name, 0) for name in MEMBER_JOURNEYS) / sum(shape.mix.values()))
+
+
 def warm_up(app_url: str) -> None:
     """The public pages through nginx, enough times to reach every worker of both instances."""
     urls = [f"{app_url}{WARM_UP_PATHS[n % len(WARM_UP_PATHS)]}" for n in range(WARM_UP_REQUESTS)]
@@ -129,7 +140,9 @@ def measure(label: str, args, out: Path, profile_app: bool) -> tuple[side_by_sid
     try:
         faults.set_fault("smtp_latency_ms", side_by_side.PROVIDER_LATENCY_MS)
         with sampler.running():
-            result = load.run(PROFILE, users=args.users, duration=args.duration, processes=args.processes)
+            result = load.run(
+                PROFILE, users=args.users, duration=args.duration, processes=args.processes, returning=returning.FILE.exists()
+            )
     finally:
         faults.set_fault("smtp_latency_ms", 0)
         if timer is not None:
@@ -225,7 +238,7 @@ def main() -> int:
     reports = {}
     hash_cost_s = saturation.hash_cost_s()  # while the machine is idle
     try:
-        for label in ("broken", "fixed"):
+        for label in ("fixed", "broken"):
             if args.only not in (None, label):
                 continue
             print(f"{label}: " + ("scalelab reset --all…" if label == "broken" else f"scalelab solve {fixed.id}…"), flush=True)
@@ -233,6 +246,7 @@ def main() -> int:
                 scalelab("reset", "--all")
             else:
                 scalelab("solve", fixed.id)
+                returning.remember(settings, returning_members(shape))
             warm_up(settings.app_url)
             sides[label], sampler = measure(label, args, out, args.profile_app and label == "fixed")
             reports[label] = report_side(sides[label], sampler, args.processes, hash_cost_s)

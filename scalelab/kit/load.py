@@ -26,6 +26,7 @@ import pandas as pd
 
 from scalelab.errors import LabError
 from scalelab.kit import annotations, profiles
+from scalelab.kit import returning as returning_members
 from scalelab.kit.clients import require_app
 from scalelab.paths import REPO, SEED_CREDENTIALS, STATE
 from scalelab.stack import settings as settings_module
@@ -146,6 +147,7 @@ def run(
     host: str | None = None,
     processes: int = 1,
     shorten: bool = True,
+    returning: bool = False,
 ) -> Run:
     """Run a load profile to its end and return its Run. Prints one progress line every few seconds.
 
@@ -153,6 +155,8 @@ def run(
     shorten: False keeps the duration whatever SCALELAB_RUN_SCALE says (CI's knob: .ci/run sets 0.5,
     and the same users then arrive in half the time). A check's run is sized to what its verdict
     needs, so it is not shortened.
+    returning: the members arrive with the session cookies kept by returning.remember() (call it first),
+    and log in only when the app refuses one; otherwise each member logs in as it arrives.
     """
     if processes < 1:
         raise LabError(f"processes is {processes}: pass 1 (one Locust process) or more (Locust's workers)")
@@ -194,6 +198,10 @@ def run(
         "SCALELAB_RUN_ID": directory.name,
         "SCALELAB_CREDENTIALS": str(SEED_CREDENTIALS),
     }
+    if returning:
+        if not returning_members.FILE.exists():
+            raise LabError("no returning members' cookies yet: call scalelab.kit.returning.remember(settings, members) first")
+        env["SCALELAB_RETURNING"] = str(returning_members.FILE)
     if progress:
         workers = f", {processes} Locust workers" if processes > 1 else ""
         print(

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import os
 import random
 import time
 import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from locust import FastHttpUser, LoadTestShape, runners, task
+from requests.cookies import create_cookie
 from urllib3 import encode_multipart_formdata
 
 from scalelab.kit.clients import avatar_png
@@ -50,6 +54,17 @@ def _credentials() -> list[tuple[str, str]]:
 
 
 CREDENTIALS = _credentials()
+
+
+def _returning() -> dict[str, dict[str, str]]:
+    """The members' kept session cookies (scalelab/kit/returning.py), when the runner passes them."""
+    path = os.environ.get("SCALELAB_RETURNING", "")
+    return json.loads(Path(path).read_text()) if path else {}
+
+
+RETURNING = _returning()
+RETURNING_EMAILS = sorted(RETURNING)  # in a fixed order, for the seeded choice
+PASSWORDS = dict(CREDENTIALS)
 
 
 class ChirpUser(FastHttpUser):
@@ -105,12 +120,17 @@ class LoggedIn(ChirpUser):
     abstract = True
     steps = {"timeline": 5, "feed": 2, "post": 1}
 
+    returning = False  # a member who came with a kept cookie, and logs in again when it is refused
+
     def checked(self, method: str, path: str, **kwargs):
-        """A request that must stay logged in: a 401 means the session was lost, and counts as a failure."""
+        """A request that must stay logged in: a 401 means the session was lost, and counts as a failure.
+        A returning member then logs in again, as a person would."""
         with self.client.request(method, path, name=path, catch_response=True, **kwargs) as response:
             if response.status_code == 401:
                 response.failure("401: logged out (the session was not found)")
-            return response
+        if response.status_code == 401 and self.returning:
+            self.log_in(*self.credentials)
+        return response
 
     def log_in(self, email: str, password: str):
         self.hashing("/api/login", {"email": email, "password": password})
@@ -146,7 +166,15 @@ class Member(LoggedIn):
     def on_start(self):
         if not CREDENTIALS:
             raise RuntimeError("no seeded credentials: set SCALELAB_CREDENTIALS (scalelab load does)")
-        self.log_in(*CREDENTIALS[self.rng.randrange(len(CREDENTIALS))])
+        if RETURNING:  # back with yesterday's cookie: no login unless the app refuses it
+            email = RETURNING_EMAILS[self.rng.randrange(len(RETURNING_EMAILS))]
+            self.credentials, self.returning = (email, PASSWORDS[email]), True
+            host = urlsplit(self.host).hostname
+            for name, value in RETURNING[email].items():
+                self.client.cookiejar.set_cookie(create_cookie(name, value, domain=host))
+        else:
+            self.credentials = CREDENTIALS[self.rng.randrange(len(CREDENTIALS))]
+            self.log_in(*self.credentials)
 
 
 class Newcomer(LoggedIn):

@@ -23,6 +23,7 @@ from course_tree import pristine
 from scalelab import stack
 from scalelab.course import catalogue
 from scalelab.course.checks import lab2
+from scalelab.kit import load, returning
 from scalelab.kit.clients import closed_loop, log_in, me_reader, seeded_credentials
 from scalelab.paths import REPO
 
@@ -110,6 +111,20 @@ def test_logging_in_gives_a_new_session_id(solved, sessions_store):
     assert not sessions_store.exists(SESSION_PREFIX + before)
     assert who_am_i(solved, {COOKIE: before}) == 401
     assert who_am_i(solved, {COOKIE: after}) == 200
+
+
+def test_returning_members_arrive_logged_in_even_after_a_deploy(solved):
+    """kit.returning: members log in once (yesterday), keep their cookies, and a launch-day run after a
+    restart of both instances brings them back without a login and without a logout."""
+    said: list[str] = []
+    returning.remember(solved, 8, say=said.append)
+    returning.remember(solved, 8, say=said.append)
+    assert "8 of 8 kept cookies still accepted; 0 log in now" in said[-1], said
+    stack.current(solved).restart(["app1", "app2"])  # a deploy
+    result = load.run("launch-day", users=30, duration=10, shorten=False, progress=False, returning=True)
+    endpoints = result.endpoints.set_index("Name")
+    assert "/api/timeline" in endpoints.index and "/api/login" not in endpoints.index, endpoints
+    assert result.errors.empty, result.errors
 
 
 def test_sessions_expire_in_redis_after_a_week_without_requests(solved, sessions_store):
