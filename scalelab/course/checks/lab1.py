@@ -157,6 +157,13 @@ def overload(settings, measurements: dict) -> list[str]:
     }
     if refused_fast:
         return []
+    if measurements["overload"]["statuses"].get("500"):
+        return [
+            f"{BURST} profile pages at once on app1, each query {SLOW_QUERY_MS / 1000:g} s slow: "
+            f"{measurements['overload']['statuses']['500']} answered 500, none 503 with Retry-After. The pool gave up "
+            "waiting, as it should, but nothing turned its TimeoutError into a 503 with Retry-After: the error handler "
+            "in broken_app/db.py"
+        ]
     return [
         f"{BURST} profile pages at once on app1, each query {SLOW_QUERY_MS / 1000:g} s slow: none was refused with "
         f"503 and Retry-After within {REFUSED_WITHIN_S:g} s; the slowest answered after {slowest:.1f} s. A request that "

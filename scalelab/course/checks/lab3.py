@@ -155,7 +155,9 @@ def run(settings) -> CheckResult:
     if missing:
         reasons.append(
             f"{len(missing)} of {len(expected)} new accounts got no welcome email within {DELIVERY_DEADLINE_S} s: "
-            "a failed send must be retried until it goes through, and a job must outlive a killed worker (acks late)"
+            "a failed send must be retried until it goes through (broken_app/mail.py), and a job must outlive a killed "
+            "worker: task_acks_late and task_reject_on_worker_lost, and a visibility_timeout (20 s) that gives it back "
+            "well within that time (broken_app/queue_settings.py)"
         )
     if duplicated:
         reasons.append(

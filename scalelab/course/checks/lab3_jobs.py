@@ -85,6 +85,8 @@ def grade_thumbnail(app_url: str, member: dict, measurements: dict) -> list[str]
             f"{SMALL_AVATAR} one, and resizing it takes {resize_ms:.0f} ms here: the resize runs in the request. "
             "Check only the header there, and queue the resize (broken_app/uploads.py)"
         )
+    if reasons:  # no job yet to make the thumbnail: the next step would only wait, and blame it
+        return reasons
     # The worker's processes may finish the three resizes in any order: any of them may end as the avatar.
     urls = {url for _, url in big_uploads}
     switched = _poll(lambda: _json(requests.get(f"{app_url}/api/me", cookies=member, timeout=TIMEOUT_S)).get("avatar_url"),
