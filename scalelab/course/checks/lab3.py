@@ -20,8 +20,10 @@ What it does (about a minute, in either mode: it kills and restarts the Celery w
    and grades neither.
 
 Passing means:
-- signup p95 under fault within a fifth of the provider's latency (200 ms) of its baseline: the
-  email no longer shows in the request. Inside the request it adds the whole second, and more.
+- signup p95 under fault within half the provider's latency (500 ms) of its baseline: the email no
+  longer shows in the request. Inside the request it adds the whole second, and more. A fifth (200
+  ms) was too tight under Docker: there the fixed app's signup p95 went from 483 to 868 ms while the
+  worker was killed and its container recreated, CPU the signups' password hashes shared.
 - under 1% of signups fail (a failed email must not fail the signup);
 - feed p95 under fault at most 3 times its baseline plus 100 ms (a margin for a busy 2-core laptop,
   where the baseline is a few tens of ms): pages that send no email do not slow down;
@@ -71,7 +73,7 @@ SMTP_LATENCY_MS, SMTP_FAILURE_RATE = 1000, 0.2
 # late in one run under Docker, whose worker comes back in 5 s, not 2 (the container is recreated).
 # Costs nothing when the fix works: the check stops waiting once every email arrived.
 DELIVERY_DEADLINE_S = 45
-SIGNUP_SLACK_MS = SMTP_LATENCY_MS / 5
+SIGNUP_SLACK_MS = SMTP_LATENCY_MS / 2
 FEED_FACTOR, FEED_SLACK_MS = 3, 100
 MAX_ERROR_RATE = 0.01
 # /api/me requests after logging in: with sessions in one process's memory (before Lab 2), nginx
