@@ -13,16 +13,16 @@ from scalelab.kit.clients import closed_loop, feed_reader
 from scalelab.kit.pg import ConnectionSampler
 
 
-def test_the_check_passes_on_the_healthy_stack_within_a_minute(lab_settings, broken):
-    started = time.monotonic()
+def test_the_check_passes_on_the_healthy_stack(lab_settings, broken, monkeypatch):
+    # A third of the baseline, as below: the whole one runs in CI's README walk (tests/newuser) and
+    # under Docker (tests/docker), each `scalelab check 0` as a learner types it.
+    monkeypatch.setattr(lab0, "BASELINE_S", lab0.BASELINE_S // 3)
     result = lab0.run(lab_settings)
-    seconds = time.monotonic() - started
     assert result.passed, result.reasons
     assert result.reasons == []
     assert result.measurements["failures"] == 0
-    assert result.measurements["requests"] >= 150  # 100 users, each reading every 10-20 s, for 35 s
+    assert result.measurements["requests"] >= 50  # 100 users, each reading every 10-20 s, for 11 s
     assert result.measurements["welcome_email"] is True
-    assert seconds <= 60, f"the check took {seconds:.0f} s: it must finish within a minute"
 
 
 def test_the_check_fails_and_says_why_when_every_feed_read_fails(lab_settings, broken, monkeypatch):

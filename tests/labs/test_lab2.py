@@ -121,7 +121,7 @@ def test_returning_members_arrive_logged_in_even_after_a_deploy(solved):
     returning.remember(solved, 8, say=said.append)
     assert "8 of 8 kept cookies still accepted; 0 log in now" in said[-1], said
     stack.current(solved).restart(["app1", "app2"])  # a deploy
-    result = load.run("launch-day", users=30, duration=10, shorten=False, progress=False, returning=True)
+    result = load.run("launch-day", users=30, duration=6, shorten=False, progress=False, returning=True)
     endpoints = result.endpoints.set_index("Name")
     assert "/api/timeline" in endpoints.index and "/api/login" not in endpoints.index, endpoints
     assert result.errors.empty, result.errors

@@ -112,7 +112,8 @@ def half_fixed_module(path: str) -> bytes:
 
 
 @pytest.mark.wall
-def test_check_4_fails_on_half_fixes_of_metrics_logs_and_tracing(half_fixed):
+def test_check_4_fails_on_half_fixes_of_metrics_logs_and_tracing(half_fixed, monkeypatch):
+    monkeypatch.setattr(lab4, "SECONDS", 5)  # what is graded here needs a few requests, not the check's 12 s
     with half_fixed({path: half_fixed_module(path) for path in HALF_FIXES}) as settings:  # app1 and app2
         result = lab4.run(settings)
     reasons = "\n".join(result.reasons)
