@@ -38,11 +38,13 @@ def test_the_stack_runs_the_4gib_size(lab_settings):
 
 def test_a_bigger_load_run_is_cut_to_the_size_s_users(stack_memory, broken, lab_settings):
     """The notebooks' biggest run (Lab 0's ramp to 2,000 users) on the broken app, cut to 500, and
-    faster: 500 users arrive in 40 s here (20 s in CI: SCALELAB_RUN_SCALE), in 90 s in the notebooks."""
-    result = scalelab("load", "launch-day", "--users", "2000", "--duration", "40")
+    faster: 500 users arrive in 60 s here (30 s in CI: SCALELAB_RUN_SCALE), in 90 s in the notebooks.
+    Not shorter: at 40 s (20 in CI) the broken app opened more connections at once, and the stack's peak
+    went from 1.49 to 2.22 GiB, over the budget (CI runs m1 and m2, 2026-12-07)."""
+    result = scalelab("load", "launch-day", "--users", "2000", "--duration", "60")
     assert result.returncode == 0
     assert "2,000 users is more than the 4gib machine size's 500" in result.stderr
-    assert f"500 users for {40 * lab_settings.run_scale:.0f} s" in result.stdout
+    assert f"500 users for {60 * lab_settings.run_scale:.0f} s" in result.stdout
     stack_memory.loads_run.add("launch-day")
 
 
