@@ -22,11 +22,10 @@ from labrun import run
 
 from scalelab import stack
 from scalelab.kit import load
-from scalelab.kit.clients import require_app
+from scalelab.kit.clients import EDGE_REFUSED, require_app
 from scalelab.stack import settings as settings_module
 
 READERS = ("/api/feed", "/ (page)")
-REFUSED = "429: the edge asked"  # how locustfile.py reports a 429
 OBJECTIVE_MS = 300
 
 
@@ -38,7 +37,7 @@ def storm(settings, rate: int, burst: int) -> dict:
     endpoints = result.endpoints.set_index("Name")
     errors = result.errors
     server_errors = int(errors[errors.Error.str.contains(r"\b5\d\d\b", regex=True)].Occurrences.sum())
-    refused = int(errors[errors.Error.str.contains(REFUSED)].Occurrences.sum())
+    refused = int(errors[errors.Error.str.contains(EDGE_REFUSED, regex=False)].Occurrences.sum())
     logins = endpoints.loc["/api/login"] if "/api/login" in endpoints.index else None
     return {
         "readers_p95_ms": {name: float(endpoints.loc[name, "95%"]) for name in READERS if name in endpoints.index},

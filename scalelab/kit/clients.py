@@ -185,6 +185,10 @@ def seeded_credentials(count: int) -> list[tuple[str, str]]:
     return [(row["email"], row["password"]) for row in rows]
 
 
+# How a Locust user reports a 429 from nginx's login limit (locustfile.py), so that runs can count them.
+EDGE_REFUSED = "429: the edge asked to come back later (Retry-After)"
+
+
 def log_in(url: str, email: str, password: str) -> dict[str, str]:
     """Log in through `url` and return the session cookie(s) it set."""
     response = requests.post(f"{url}/api/login", json={"email": email, "password": password}, timeout=60)

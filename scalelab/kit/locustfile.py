@@ -24,7 +24,7 @@ from locust import FastHttpUser, LoadTestShape, runners, task
 from requests.cookies import create_cookie
 from urllib3 import encode_multipart_formdata
 
-from scalelab.kit.clients import avatar_png
+from scalelab.kit.clients import EDGE_REFUSED, avatar_png
 from scalelab.kit.profiles import PROFILES, Profile
 
 PROFILE = (
@@ -143,7 +143,7 @@ class LoggedIn(ChirpUser):
             with self.client.post(path, json=body, name=path, catch_response=True) as response:
                 if response.status_code != 429:
                     return response
-                response.failure("429: the edge asked to come back later (Retry-After)")
+                response.failure(EDGE_REFUSED)
                 wait_s = float(response.headers.get("Retry-After") or 1)
             time.sleep(wait_s * self.rng.uniform(1, 1.5))  # gevent's sleep: Locust patches time
         return response

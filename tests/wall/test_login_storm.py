@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from scalelab import stack
 from scalelab.kit import load
-
-REFUSED = "429: the edge asked"  # how locustfile.py reports a 429
+from scalelab.kit.clients import EDGE_REFUSED
 
 
 def test_members_refused_by_the_edge_come_back_and_get_in(lab_settings, no_faults):
@@ -24,7 +23,7 @@ def test_members_refused_by_the_edge_come_back_and_get_in(lab_settings, no_fault
         running.restart(["nginx"])
     logins = result.endpoints.set_index("Name").loc["/api/login"]
     errors = result.errors[result.errors.Name == "/api/login"]
-    refused = errors[errors.Error.str.contains(REFUSED)].Occurrences.sum()
+    refused = errors[errors.Error.str.contains(EDGE_REFUSED, regex=False)].Occurrences.sum()
     assert refused >= 2, f"nginx refused {refused} logins: the limit was not in force"
     assert errors.Occurrences.sum() == refused, f"logins that failed otherwise than with the edge's 429:\n{errors}"
     assert logins.requests - logins.failures == 7, f"not every member got in:\n{result.endpoints}"
